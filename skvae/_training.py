@@ -1,0 +1,114 @@
+"""The training schedule around :class:`skvae._model.EpochRunner`: epochs, KL warm-up, early
+stopping on the held-out negative ELBO, and recovery from divergence.
+
+Framework-neutral bookkeeping (no scikit-learn): it reports what happened in a
+:class:`TrainingResult` and the caller decides which warnings to raise.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def beta_at(epoch, beta, kl_warmup):
+    """β for a 0-based epoch: ramps linearly from ``beta / kl_warmup`` up to ``beta``."""
+    if kl_warmup <= 0:
+        return float(beta)
+    return float(beta) * min(1.0, (epoch + 1) / kl_warmup)
+
+
+@dataclass
+class TrainingResult:
+    n_epochs: int = 0
+    diverged: bool = False
+    stopped_early: bool = False
+    still_improving: bool = False
+    history: dict = field(default_factory=dict)
+
+
+HISTORY_KEYS = ("loss", "reconstruction", "kl", "beta", "val_loss", "val_reconstruction", "val_kl")
+
+
+def train(
+    runner,
+    x_train,
+    rng,
+    *,
+    max_epochs,
+    beta,
+    kl_warmup=0,
+    first_epoch=0,
+    x_val=None,
+    val_eps=None,
+    n_iter_no_change=10,
+    tol=1e-4,
+    report=None,
+):
+    """Train ``runner.vae`` for up to ``max_epochs`` epochs.
+
+    Parameters
+    ----------
+    runner : EpochRunner
+    x_train : tf.Tensor of training rows.
+    rng : numpy RandomState, for the per-epoch shuffles.
+    first_epoch : int
+        Epochs already trained before this call (drives the KL warm-up).
+    x_val, val_eps : validation rows and fixed noise, or None (no early stopping).
+    report : callable(epoch, record, seconds) or None, called after every epoch.
+
+    The weights are snapshotted before every epoch (a copy of a few MB at most) so that a
+    diverging epoch can be undone; with validation data the best epoch's weights are kept
+    and restored at the end.
+    """
+    vae = runner.vae
+    result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
+    n_rows = int(x_train.shape[0])
+    best_loss, best_weights, since_best = np.inf, None, 0
+    for epoch in range(max_epochs):
+        epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
+        snapshot = vae.get_weights()
+        start = time.perf_counter()
+        recon, kl, finite, _ = runner.run_epoch(x_train, rng.permutation(n_rows), epoch_beta)
+        finite = finite and np.isfinite(recon) and np.isfinite(kl)
+        if not finite or not all(np.isfinite(w).all() for w in vae.get_weights()):
+            vae.set_weights(snapshot)
+            result.diverged = True
+            break
+        record = {
+            "loss": recon + epoch_beta * kl,
+            "reconstruction": recon,
+            "kl": kl,
+            "beta": epoch_beta,
+        }
+        if x_val is not None:
+            val_recon, val_kl = runner.evaluate(x_val, val_eps)
+            # Judged with the target beta, so warm-up epochs compare like with like.
+            val_loss = val_recon + beta * val_kl
+            record.update(val_loss=val_loss, val_reconstruction=val_recon, val_kl=val_kl)
+            in_warmup = first_epoch + epoch + 1 < kl_warmup
+            if val_loss < best_loss - tol:
+                best_loss, since_best = val_loss, 0
+                best_weights = vae.get_weights()
+            elif not in_warmup:
+                since_best += 1
+        for key in HISTORY_KEYS:
+            result.history[key].append(record.get(key, np.nan))
+        result.n_epochs = epoch + 1
+        if report is not None:
+            report(first_epoch + epoch, record, time.perf_counter() - start)
+        if x_val is not None and since_best >= n_iter_no_change:
+            result.stopped_early = True
+            break
+    if x_val is not None:
+        result.still_improving = not result.stopped_early and not result.diverged
+        if best_weights is not None:
+            vae.set_weights(best_weights)
+    else:
+        losses = result.history["loss"]
+        result.still_improving = (
+            not result.diverged
+            and len(losses) >= 2
+            and losses[-1] < min(losses[:-1]) - tol
+        )
+    return result

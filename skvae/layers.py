@@ -1,0 +1,59 @@
+"""Keras layers of the variational autoencoder.
+
+:class:`Sampling` is the reparameterisation trick as a layer: it draws
+``z = eps * exp(log_var / 2) + mean`` with ``eps ~ N(0, I)``, so gradients flow through
+``mean`` and ``log_var``. It is serializable and seedable, and usable in any Keras model.
+"""
+
+from skvae._tf import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+#: Range to which log-variances are clipped before ``exp``: it keeps ``exp(log_var)`` finite
+#: in float32 (e^20 ~ 5e8) whatever the encoder outputs, without touching a trained model.
+LOG_VAR_RANGE = (-20.0, 20.0)
+
+
+@keras.saving.register_keras_serializable(package="skvae")
+class Sampling(keras.layers.Layer):
+    """Draw ``z ~ N(mean, exp(log_var))`` with the reparameterisation trick.
+
+    Parameters
+    ----------
+    seed : int or None, default=None
+        Seed of the layer's own :class:`keras.random.SeedGenerator`. With an int, a model
+        built and called the same way draws the same ``eps`` sequence.
+    **kwargs
+        Standard layer arguments (``name``, ``dtype``, ...).
+
+    Call arguments
+    --------------
+    inputs : list of two tensors ``[mean, log_var]`` of the same shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae.layers import Sampling
+    >>> z = Sampling(seed=0)([np.zeros((4, 2)), np.zeros((4, 2))])
+    >>> tuple(z.shape)
+    (4, 2)
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError(f"Sampling(seed=...) must be an int or None; got {seed!r}.")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        mean, log_var = inputs
+        eps = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
+        return eps * ops.exp(ops.clip(log_var, *LOG_VAR_RANGE) / 2.0) + mean
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
