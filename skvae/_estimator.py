@@ -77,7 +77,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Widths of the encoder's hidden Dense layers; the decoder mirrors them. Wide enough
         for Fashion-MNIST's 784 pixels and cheap on small data such as sklearn's digits.
     activation : {"relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish"}, \
-            default="relu"
+            default="selu"
         Activation of the hidden layers.
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         Reconstruction likelihood ``p(x | z)``. "gaussian": real-valued data (ideally
@@ -198,7 +198,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
-        activation="relu",
+        activation="selu",
         likelihood="gaussian",
         beta=1.0,
         kl_warmup=0,
@@ -625,9 +625,12 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         for derived in ("_encoder_stack", "_decoder_stack", "_decoder_logits"):
             state.pop(derived, None)
         if hasattr(self, "_vae"):
-            saved = {"weights": self._vae.get_weights()}
+            saved = {
+                "weights": self._vae.get_weights(),
+                "sampling_state": self._vae.sampling.seed_generator.state.numpy(),
+            }
             if self._keep_optimizer_state and self._optimizer.built:
-                saved["optimizer"] = [np.array(v) for v in self._optimizer.variables]
+                saved["optimizer"] = [v.numpy() for v in self._optimizer.variables]
             state["_keras_state"] = saved
         return state
 
@@ -648,9 +651,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             arch["n_components"], arch["hidden_layer_sizes"], n_features,
             arch["activation"], arch["likelihood"], seeds,
         )
-        vae_seed = np.random.RandomState(self._score_seed).randint(2**31 - 1)
-        self._vae = _model.VAE(encoder, decoder, arch["likelihood"], self.beta, seed=vae_seed)
+        self._vae = _model.VAE(encoder, decoder, arch["likelihood"], self.beta, seed=0)
         self._vae.set_weights(saved["weights"])
+        self._vae.sampling.seed_generator.state.assign(saved["sampling_state"])
         self._optimizer = _model.make_optimizer(self.optimizer, self.learning_rate)
         self._runner = None
         if "optimizer" in saved:

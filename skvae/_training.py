@@ -86,12 +86,15 @@ def train(
             # Judged with the target beta, so warm-up epochs compare like with like.
             val_loss = val_recon + beta * val_kl
             record.update(val_loss=val_loss, val_reconstruction=val_recon, val_kl=val_kl)
+            # As sklearn's MLP: patience counts epochs that did not beat the best by tol;
+            # the weights kept are those of the best epoch, however small its lead.
             in_warmup = first_epoch + epoch + 1 < kl_warmup
-            if val_loss < best_loss - tol:
-                best_loss, since_best = val_loss, 0
-                best_weights = vae.get_weights()
-            elif not in_warmup:
+            if val_loss > best_loss - tol and not in_warmup:
                 since_best += 1
+            elif val_loss <= best_loss - tol:
+                since_best = 0
+            if val_loss < best_loss:
+                best_loss, best_weights = val_loss, vae.get_weights()
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1

@@ -1,0 +1,431 @@
+"""VAETransformer: the sklearn contract, its methods, parameters and messages."""
+
+import copy
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skvae import VAETransformer
+
+from .conftest import assert_bitwise_equal
+
+
+@pytest.fixture(scope="module")
+def fitted(digits01, small_params):
+    X, _ = digits01
+    return VAETransformer(4, likelihood="bernoulli", **{**small_params, "max_iter": 40}).fit(X)
+
+
+@pytest.fixture(scope="module")
+def fitted_gaussian(digits01, small_params):
+    X, _ = digits01
+    return VAETransformer(3, **small_params).fit(X)
+
+
+# ---------------------------------------------------------------- quality
+
+
+def test_digits_pipeline_accuracy_close_to_pca(digits01):
+    """MinMaxScaler -> VAETransformer(8) -> LogisticRegression, 3-fold, default settings."""
+    X, y = digits01
+    X = X * 16  # raw digits: the pipeline does the scaling
+    clf = LogisticRegression(max_iter=2000)
+    vae_acc = cross_val_score(
+        make_pipeline(MinMaxScaler(), VAETransformer(8, random_state=0), clf), X, y, cv=3
+    ).mean()
+    pca_acc = cross_val_score(make_pipeline(MinMaxScaler(), PCA(8), clf), X, y, cv=3).mean()
+    print(f"digits 3-fold accuracy: VAETransformer(8) {vae_acc:.4f}, PCA(8) {pca_acc:.4f}")
+    assert vae_acc >= 0.80
+
+
+def test_grid_search_picks_latent_size_by_likelihood(digits01):
+    X, _ = digits01
+    search = GridSearchCV(
+        VAETransformer(likelihood="bernoulli", hidden_layer_sizes=(64,), max_iter=40,
+                       random_state=0),
+        {"n_components": [1, 8]},
+        cv=3,
+    ).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert search.best_params_["n_components"] != 1
+
+
+def test_reconstruction_beats_the_mean(fitted, digits01):
+    X, _ = digits01
+    mse = np.mean((fitted.inverse_transform(fitted.transform(X)) - X) ** 2)
+    baseline = np.mean((X - X.mean(axis=0)) ** 2)
+    assert mse < 0.8 * baseline
+
+
+def test_score_ranks_anomalies_last(fitted, digits01):
+    X, _ = digits01
+    rng = np.random.RandomState(0)
+    noise = rng.uniform(size=(20, X.shape[1]))
+    assert fitted.score_samples(noise).max() < np.median(fitted.score_samples(X))
+
+
+# ------------------------------------------------------------- the methods
+
+
+def test_transform_shapes_and_feature_names(fitted, digits01):
+    X, _ = digits01
+    Z = fitted.transform(X)
+    assert Z.shape == (len(X), 4)
+    assert list(fitted.get_feature_names_out()) == [f"vaetransformer{i}" for i in range(4)]
+    assert fitted.inverse_transform(Z).shape == X.shape
+    mean, log_var = fitted.encode(X)
+    assert_bitwise_equal(mean, Z)
+    assert log_var.shape == Z.shape
+
+
+def test_transform_equals_the_keras_encoder(fitted, digits01):
+    X, _ = digits01
+    X32 = X.astype(np.float32)
+    mean, _ = fitted.encoder_(X32)
+    np.testing.assert_allclose(fitted.transform(X32), mean.numpy(), rtol=1e-4, atol=1e-5)
+    Z = fitted.transform(X32)
+    np.testing.assert_allclose(
+        fitted.inverse_transform(Z), fitted.decoder_(Z).numpy(), rtol=1e-4, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transform_is_independent_of_batch_and_order(fitted, digits01, dtype):
+    X = digits01[0][:300].astype(dtype)
+    full = fitted.transform(X)
+    perm = np.random.RandomState(1).permutation(len(X))
+    assert_bitwise_equal(fitted.transform(X[perm]), full[perm])
+    for start, stop in [(0, 1), (5, 6), (7, 70), (100, 229)]:
+        assert_bitwise_equal(fitted.transform(X[start:stop]), full[start:stop])
+    scores = fitted.score_samples(X)
+    assert_bitwise_equal(fitted.score_samples(X[perm]), scores[perm])
+    assert_bitwise_equal(fitted.score_samples(X[3:4]), scores[3:4])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(fitted, digits01, dtype):
+    X = digits01[0][:10].astype(dtype)
+    assert fitted.transform(X).dtype == dtype
+    assert fitted.inverse_transform(fitted.transform(X)).dtype == dtype
+    assert fitted.score_samples(X).dtype == dtype
+
+
+def test_sample_is_reproducible_and_in_range(fitted):
+    a = fitted.sample(5, random_state=3)
+    assert a.shape == (5, 64)
+    assert_bitwise_equal(a, fitted.sample(5, random_state=3))
+    assert not np.array_equal(a, fitted.sample(5, random_state=4))
+    assert a.min() >= 0 and a.max() <= 1  # Bernoulli means are probabilities
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 1.5, True])
+def test_sample_rejects_bad_counts(fitted, n_samples):
+    with pytest.raises(ValueError, match="n_samples must be a positive int"):
+        fitted.sample(n_samples)
+
+
+def test_score_is_mean_of_score_samples_and_deterministic(fitted_gaussian, digits01):
+    X, _ = digits01
+    s = fitted_gaussian.score_samples(X)
+    assert s.shape == (len(X),) and np.all(np.isfinite(s))
+    assert fitted_gaussian.score(X) == pytest.approx(s.mean())
+    assert_bitwise_equal(s, fitted_gaussian.score_samples(X))
+
+
+def test_more_importance_samples_tighten_the_bound(fitted_gaussian, digits01):
+    X = digits01[0][:200]
+    est = clone(fitted_gaussian)
+    elbo = copy.deepcopy(fitted_gaussian).set_params(n_importance_samples=1).score(X)
+    iwae = copy.deepcopy(fitted_gaussian).set_params(n_importance_samples=64).score(X)
+    assert iwae > elbo
+    assert est.get_params()["n_importance_samples"] == fitted_gaussian.n_importance_samples
+
+
+def test_gaussian_noise_variance_and_kl_per_component(fitted_gaussian, fitted):
+    assert fitted_gaussian.noise_variance_.shape == (64,)
+    assert np.all(fitted_gaussian.noise_variance_ > 0)
+    assert fitted.noise_variance_ is None
+    assert fitted.kl_per_component_.shape == (4,)
+    assert np.all(fitted.kl_per_component_ >= 0)
+
+
+def test_set_output_pandas(fitted, digits01):
+    pd = pytest.importorskip("pandas")
+    X, _ = digits01
+    frame = pd.DataFrame(X[:5], columns=[f"p{i}" for i in range(64)])
+    est = clone(fitted).set_params(max_iter=2).set_output(transform="pandas")
+    out = est.fit(frame).transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"vaetransformer{i}" for i in range(4)]
+    assert list(est.feature_names_in_) == list(frame.columns)
+
+
+def test_works_in_a_pipeline_and_on_lists_and_ints(small_params):
+    X = [[0, 1, 1, 0], [1, 0, 0, 1], [1, 1, 0, 0]] * 10
+    est = VAETransformer(2, likelihood="bernoulli", **small_params).fit(X)
+    assert est.transform(np.array(X, dtype=np.int64)).dtype == np.float64
+    pipe = make_pipeline(MinMaxScaler(), VAETransformer(2, **small_params)).fit(X)
+    assert pipe.transform(X).shape == (30, 2)
+
+
+def test_methods_before_fit_raise_not_fitted():
+    est = VAETransformer()
+    for call in (
+        lambda: est.transform([[0.0]]),
+        lambda: est.inverse_transform([[0.0, 0.0]]),
+        lambda: est.sample(1),
+        lambda: est.score_samples([[0.0]]),
+    ):
+        with pytest.raises(NotFittedError):
+            call()
+
+
+# --------------------------------------------------------- error messages
+
+
+def test_bernoulli_needs_unit_interval(digits01):
+    with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs X in \[0, 1\].*"
+                       r"MinMaxScaler.*likelihood='gaussian'"):
+        VAETransformer(likelihood="bernoulli").fit(digits01[0] * 16)
+
+
+def test_inverse_transform_checks_latent_width(fitted):
+    with pytest.raises(ValueError, match=r"n_components=4 columns.*shape \(2, 3\)"):
+        fitted.inverse_transform(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.inverse_transform(np.full((2, 4), np.nan))
+
+
+def test_too_few_rows_for_validation_split():
+    with pytest.raises(ValueError, match="n_samples = 1.*early_stopping=False"):
+        VAETransformer().fit([[0.5, 0.5]])
+    est = VAETransformer(early_stopping=False, max_iter=2).fit([[0.5, 0.5]])
+    assert est.transform([[0.5, 0.5]]).shape == (1, 2)
+
+
+def test_huge_values_are_refused_with_a_scaling_hint():
+    with pytest.raises(ValueError, match="StandardScaler"):
+        VAETransformer().fit(np.full((10, 2), 1e30))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_components": 0}, "n_components"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"activation": "bogus"}, "activation"),
+        ({"likelihood": "poisson"}, "likelihood"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"beta": -1.0}, "beta"),
+        ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes must be a tuple of positive"),
+        ({"hidden_layer_sizes": 16}, "hidden_layer_sizes"),
+    ],
+)
+def test_invalid_parameters_are_named(params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        VAETransformer(**params).fit(np.random.RandomState(0).uniform(size=(20, 3)))
+
+
+def test_batch_size_larger_than_data_works(small_params):
+    X = np.random.RandomState(0).uniform(size=(20, 3))
+    est = VAETransformer(**{**small_params, "batch_size": 1000}).fit(X)
+    assert np.all(np.isfinite(est.transform(X)))
+
+
+def test_no_hidden_layers_is_allowed(small_params):
+    X = np.random.RandomState(0).uniform(size=(30, 5))
+    est = VAETransformer(**{**small_params, "hidden_layer_sizes": ()}).fit(X)
+    assert est.transform(X).shape == (30, 2)
+
+
+# ------------------------------------------------ reproducibility & persistence
+
+
+def test_two_fits_are_bitwise_identical_and_leave_global_seeds_alone(digits01, small_params):
+    X = digits01[0][:500]
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    a = VAETransformer(3, **small_params).fit(X)
+    VAETransformer(5, **{**small_params, "random_state": 9}).fit(X)  # fits in between
+    b = VAETransformer(3, **small_params).fit(X)
+    assert np.array_equal(np.random.get_state()[1], before)
+    assert_bitwise_equal(a.transform(X), b.transform(X))
+    assert_bitwise_equal(a.score_samples(X), b.score_samples(X))
+    assert a.loss_curve_ == b.loss_curve_
+    c = VAETransformer(3, **{**small_params, "random_state": 1}).fit(X)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+_FRESH_PROCESS = textwrap.dedent(
+    """
+    import pickle, sys
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from skvae import VAETransformer
+    X = load_digits().data[:300] / 16.0
+    mode = sys.argv[1]
+    if mode == "fit":
+        est = VAETransformer(3, likelihood="bernoulli", hidden_layer_sizes=(32,),
+                             max_iter=10, batch_size=64, random_state=0).fit(X)
+    else:
+        with open(sys.argv[2], "rb") as f:
+            est = pickle.load(f)
+    np.save(sys.stdout.buffer, np.concatenate([
+        est.transform(X).ravel(), est.inverse_transform(est.transform(X)).ravel(),
+        est.score_samples(X), est.sample(4, random_state=0).ravel()]))
+    """
+)
+
+
+def _run_fresh(*args):
+    import io
+
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS, *args], capture_output=True, check=True
+    ).stdout
+    return np.load(io.BytesIO(out))
+
+
+def test_fresh_process_fit_and_pickle_are_bitwise_identical(tmp_path):
+    X = np.load  # noqa: F841  (the subprocesses load their own data)
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:300] / 16.0
+    est = VAETransformer(3, likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=10,
+                         batch_size=64, random_state=0).fit(X)
+    here = np.concatenate([
+        est.transform(X).ravel(), est.inverse_transform(est.transform(X)).ravel(),
+        est.score_samples(X), est.sample(4, random_state=0).ravel()])
+    path = tmp_path / "vae.pkl"
+    path.write_bytes(pickle.dumps(est))
+    assert_bitwise_equal(_run_fresh("load", str(path)), here)
+    assert_bitwise_equal(_run_fresh("fit"), here)
+
+
+@pytest.mark.parametrize(
+    "roundtrip",
+    [
+        lambda e: pickle.loads(pickle.dumps(e)),
+        copy.deepcopy,
+    ],
+    ids=["pickle", "deepcopy"],
+)
+def test_roundtrips_keep_the_networks(fitted, digits01, roundtrip):
+    X, _ = digits01
+    other = roundtrip(fitted)
+    assert_bitwise_equal(other.transform(X), fitted.transform(X))
+    assert_bitwise_equal(other.score_samples(X), fitted.score_samples(X))
+    mean, _ = other.encoder_(X[:5].astype(np.float32))
+    np.testing.assert_allclose(mean.numpy(), fitted.transform(X[:5]), atol=1e-5)
+
+
+def test_joblib_roundtrip_and_unfitted_pickle(fitted, digits01, tmp_path):
+    import joblib
+
+    X, _ = digits01
+    joblib.dump(fitted, tmp_path / "vae.joblib")
+    loaded = joblib.load(tmp_path / "vae.joblib")
+    assert_bitwise_equal(loaded.transform(X), fitted.transform(X))
+    unfitted = pickle.loads(pickle.dumps(VAETransformer(3, beta=0.5)))
+    assert unfitted.get_params()["beta"] == 0.5
+
+
+# ------------------------------------------------------------- training engine
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch(digits01):
+    X, _ = digits01
+    est = VAETransformer(2, likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=500,
+                         n_iter_no_change=3, tol=1.0, random_state=0).fit(X)
+    assert est.n_iter_ < 500
+    assert len(est.validation_scores_) == est.n_iter_
+    scores = est.validation_scores_
+    assert est.best_validation_score_ == max(scores)
+    # it stopped because none of the last n_iter_no_change=3 epochs beat the best by tol
+    for i in range(len(scores) - 3, len(scores)):
+        assert scores[i] < max(scores[:i]) + 1.0
+
+
+def test_convergence_warning_when_max_iter_cuts_training(digits01):
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        VAETransformer(2, hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(
+            digits01[0]
+        )
+
+
+def test_kl_warmup_ramps_beta(digits01, small_params):
+    est = VAETransformer(2, kl_warmup=4, beta=2.0, **small_params).fit(digits01[0])
+    assert est.history_["beta"][:5] == [0.5, 1.0, 1.5, 2.0, 2.0]
+
+
+def test_partial_fit_continues_training(digits01):
+    X = digits01[0]
+    est = VAETransformer(2, likelihood="bernoulli", hidden_layer_sizes=(32,), random_state=0)
+    for _ in range(4):
+        est.partial_fit(X)
+    assert est.n_iter_ == 4 and len(est.loss_curve_) == 4
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+    # optimizer state survives pickling, so training continues seamlessly after it
+    again = pickle.loads(pickle.dumps(est)).partial_fit(X)
+    est.partial_fit(X)
+    assert_bitwise_equal(again.transform(X), est.transform(X))
+
+
+def test_warm_start_continues_from_previous_weights(digits01):
+    X = digits01[0]
+    params = dict(likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=3,
+                  early_stopping=False, random_state=0)
+    est = VAETransformer(2, warm_start=True, **params).fit(X)
+    first = est.loss_curve_[-1]
+    est.fit(X)
+    assert est.loss_curve_[0] < first + 1.0  # no restart from random weights
+    cold = VAETransformer(2, **params).fit(X)
+    assert est.loss_curve_[-1] < cold.loss_curve_[-1]
+    est.set_params(n_components=3)
+    with pytest.raises(ValueError, match=r"\['n_components'\] changed"):
+        est.fit(X)
+
+
+def test_verbose_prints_one_line_per_epoch(digits01, capsys):
+    VAETransformer(2, hidden_layer_sizes=(16,), max_iter=3, verbose=1,
+                   random_state=0).fit(digits01[0])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("Epoch 1/3") and "val_loss" in lines[0] and "kl:" in lines[0]
+
+
+def test_verbose_zero_is_silent(digits01, capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        VAETransformer(2, hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(
+            digits01[0]
+        )
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_divergence_restores_finite_weights(digits01):
+    X = digits01[0] * 1e6  # with a huge learning rate the loss overflows
+    with pytest.warns(ConvergenceWarning, match="non-finite"):
+        est = VAETransformer(2, hidden_layer_sizes=(16,), learning_rate=1e12, optimizer="sgd",
+                             max_iter=20, random_state=0).fit(X)
+    assert np.all(np.isfinite(est.transform(X)))
+    assert np.all(np.isfinite(est.score_samples(X)))
+    assert np.all(np.isfinite(est.sample(3, random_state=0)))
