@@ -46,7 +46,3 @@ def gaussian_nll(x, mean, log_var):
         _LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var), axis=-1
     )
 
-
-def standard_normal_log_pdf(z):
-    """Log-density of ``z`` under ``N(0, I)``, per row."""
-    return -0.5 * ops.sum(_LOG_2PI + ops.square(z), axis=-1)

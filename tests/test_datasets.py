@@ -170,13 +170,20 @@ def test_truncated_file_is_a_clear_value_error(tmp_path, compressed, cut, messag
     assert "Replace the file" in str(info.value)
 
 
-def test_bad_magic_number_is_a_clear_value_error(tmp_path):
+@pytest.mark.parametrize(
+    "payload, found",
+    [
+        (idx_bytes(np.zeros(100)), "0x00000801"),  # a label file (1-D) where images belong
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "0x89504e47"),
+    ],
+    ids=["labels-for-images", "png"],
+)
+def test_bad_magic_number_is_a_clear_value_error(tmp_path, payload, found):
     fake_fashion(tmp_path)
-    labels = np.zeros(5, dtype=np.uint8)
-    write(tmp_path, IMAGES["train"], idx_bytes(labels), compressed=True)  # 1-D, not 3-D
+    write(tmp_path, IMAGES["train"], payload, compressed=True)
     with pytest.raises(
         ValueError,
-        match=r"not an IDX file of 3-D unsigned bytes \(magic number 0x00000801, "
+        match=rf"not an IDX file of 3-D unsigned bytes \(magic number {found}, "
         r"expected 0x00000803\)",
     ):
         load_fashion_mnist(tmp_path)
