@@ -255,8 +255,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if not reuse:
             self._build(X, rng)
             self._epochs_seen = 0
-        x_train, x_val = self._split(X, rng)
-        result = self._train(x_train, x_val, rng, max_epochs=self.max_iter)
+        train_rows, x_val = self._split(X, rng)
+        result = self._train(X, train_rows, x_val, rng, max_epochs=self.max_iter)
         self.n_iter_ = result.n_epochs
         self._finish(result, X, history_reset=True)
         if result.still_improving:
@@ -294,8 +294,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             self.n_iter_ = 0
         elif not hasattr(self, "_partial_rng"):  # continuing after fit()
             self._partial_rng = check_random_state(self.random_state)
-        x_train, _ = self._to_tensors(X, None)
-        result = self._train(x_train, None, self._partial_rng, max_epochs=1)
+        result = self._train(X, None, None, self._partial_rng, max_epochs=1)
         self.n_iter_ += result.n_epochs
         self._finish(result, X, history_reset=first)
         self._keep_optimizer_state = True
@@ -321,13 +320,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             )
         return X
 
-    def _check_values(self, X, name):
-        if X.size and self.likelihood == "bernoulli":
+    def _check_values(self, X, name, hint="MinMaxScaler", likelihood=None):
+        if X.size and (likelihood or self.likelihood) == "bernoulli":
             low, high = X.min(), X.max()
             if low < 0 or high > 1:
                 raise ValueError(
                     f"likelihood='bernoulli' needs {name} in [0, 1]; got min={low:.4g}, "
-                    f"max={high:.4g}. Scale with MinMaxScaler or use likelihood='gaussian'."
+                    f"max={high:.4g}. Scale with {hint} or use likelihood='gaussian'."
                 )
         elif X.size:
             biggest = np.abs(X).max()
@@ -361,8 +360,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._keep_optimizer_state = self.warm_start
 
     def _split(self, X, rng):
+        """(train row indices or None, validation rows or None) for early stopping."""
         if not self.early_stopping:
-            return self._to_tensors(X, None)
+            return None, None
         n = X.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n))
         if n < 2 or n_val >= n:
@@ -372,26 +372,18 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 "more rows, a smaller validation_fraction, or early_stopping=False."
             )
         order = rng.permutation(n)
-        return self._to_tensors(X, order[n_val:], order[:n_val])
+        return np.sort(order[n_val:]), np.asarray(X[np.sort(order[:n_val])], dtype=np.float32)
 
-    def _to_tensors(self, X, train_idx, val_idx=None):
+    def _train(self, X, train_rows, x_val, rng, max_epochs):
         import tensorflow as tf
 
-        # float32 for training: one copy of the rows, resident for the whole fit.
-        if train_idx is None:
-            x_train = tf.convert_to_tensor(np.asarray(X, dtype=np.float32))
-        else:
-            x_train = tf.convert_to_tensor(np.asarray(X[np.sort(train_idx)], dtype=np.float32))
-        x_val = None
-        if val_idx is not None:
-            x_val = tf.convert_to_tensor(np.asarray(X[np.sort(val_idx)], dtype=np.float32))
-        return x_train, x_val
-
-    def _train(self, x_train, x_val, rng, max_epochs):
         _model, _training = _core()
-        batch_size = min(self.batch_size, int(x_train.shape[0]))
+        # One float32 copy of X, resident for the whole fit; the split indexes into it.
+        x = _model.resident_tensor(X)
+        n_train = X.shape[0] if train_rows is None else len(train_rows)
+        batch_size = min(self.batch_size, n_train)
         if self._runner is None or self._runner.batch_size != batch_size:
-            jit = x_train.shape[0] * x_train.shape[1] >= _model.EpochRunner.JIT_MIN_VALUES
+            jit = n_train * X.shape[1] >= _model.EpochRunner.JIT_MIN_VALUES
             self._runner = _model.EpochRunner(
                 self._vae, self._optimizer, batch_size, jit_compile=jit
             )
@@ -399,12 +391,14 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         val_eps = None
         if x_val is not None:
             val_eps = np.random.RandomState(self._val_seed).standard_normal(
-                (int(x_val.shape[0]), self.n_components)
+                (len(x_val), self.n_components)
             ).astype(np.float32)
+            x_val = tf.convert_to_tensor(x_val)
         result = _training.train(
             self._runner,
-            x_train,
+            x,
             rng,
+            rows=train_rows,
             max_epochs=max_epochs,
             beta=self.beta,
             kl_warmup=self.kl_warmup,
@@ -578,6 +572,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         log_likelihood : ndarray of shape (n_samples,)
         """
         X = self._check_input(X)
+        if self._arch["likelihood"] == "bernoulli":
+            # log-probabilities are undefined outside [0, 1]; transform needs no such check.
+            self._check_values(X, "X", "MinMaxScaler(clip=True)", likelihood="bernoulli")
         eps = np.random.RandomState(self._score_seed).standard_normal(
             (self.n_importance_samples, self.n_components_)
         )

@@ -53,16 +53,21 @@ ACTIVATIONS = {
 
 
 def blocked_matmul(x, w):
-    """``x @ w`` computed in zero-padded blocks of BLOCK rows (see the module docstring)."""
-    n = x.shape[0]
-    n_blocks = max(1, -(-n // BLOCK))
-    if n == n_blocks * BLOCK:
-        padded = x
-    else:
-        padded = np.zeros((n_blocks * BLOCK, x.shape[1]), dtype=x.dtype)
-        padded[:n] = x
-    out = np.matmul(padded.reshape(n_blocks, BLOCK, -1), w)
-    return out.reshape(n_blocks * BLOCK, -1)[:n]
+    """``x @ w`` computed in blocks of BLOCK rows (see the module docstring).
+
+    Full blocks are a reshaped view of ``x`` (no copy); only the last, partial block is
+    copied into a zero-padded block.
+    """
+    n, n_full = x.shape[0], x.shape[0] - x.shape[0] % BLOCK
+    out = np.empty((n, w.shape[1]), dtype=np.result_type(x, w))
+    if n_full:
+        full = np.ascontiguousarray(x[:n_full]).reshape(n_full // BLOCK, BLOCK, -1)
+        out[:n_full] = np.matmul(full, w).reshape(n_full, -1)
+    if n_full < n:
+        last = np.zeros((1, BLOCK, x.shape[1]), dtype=x.dtype)
+        last[0, : n - n_full] = x[n_full:]
+        out[n_full:] = np.matmul(last, w)[0, : n - n_full]
+    return out
 
 
 class DenseStack:

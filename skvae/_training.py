@@ -32,9 +32,10 @@ HISTORY_KEYS = ("loss", "reconstruction", "kl", "beta", "val_loss", "val_reconst
 
 def train(
     runner,
-    x_train,
+    x,
     rng,
     *,
+    rows=None,
     max_epochs,
     beta,
     kl_warmup=0,
@@ -50,8 +51,11 @@ def train(
     Parameters
     ----------
     runner : EpochRunner
-    x_train : tf.Tensor of training rows.
+    x : tf.Tensor holding the training rows (and possibly others).
     rng : numpy RandomState, for the per-epoch shuffles.
+    rows : int array or None
+        Indices of the training rows in ``x`` (None: all). Indexing avoids a second copy of
+        the data for the train / validation split.
     first_epoch : int
         Epochs already trained before this call (drives the KL warm-up).
     x_val, val_eps : validation rows and fixed noise, or None (no early stopping).
@@ -63,13 +67,13 @@ def train(
     """
     vae = runner.vae
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
-    n_rows = int(x_train.shape[0])
+    rows = np.arange(int(x.shape[0])) if rows is None else np.asarray(rows)
     best_loss, best_weights, since_best = np.inf, None, 0
     for epoch in range(max_epochs):
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = vae.get_weights()
         start = time.perf_counter()
-        recon, kl, finite, _ = runner.run_epoch(x_train, rng.permutation(n_rows), epoch_beta)
+        recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
         finite = finite and np.isfinite(recon) and np.isfinite(kl)
         if not finite or not all(np.isfinite(w).all() for w in vae.get_weights()):
             vae.set_weights(snapshot)

@@ -202,6 +202,14 @@ def test_bernoulli_needs_unit_interval(digits01):
         VAETransformer(likelihood="bernoulli").fit(digits01[0] * 16)
 
 
+def test_bernoulli_score_needs_unit_interval_but_transform_does_not(fitted, digits01):
+    X = digits01[0][:5].copy()
+    X[0, 0] = 3.0
+    assert np.all(np.isfinite(fitted.transform(X)))
+    with pytest.raises(ValueError, match=r"needs X in \[0, 1\].*MinMaxScaler\(clip=True\)"):
+        fitted.score_samples(X)
+
+
 def test_inverse_transform_checks_latent_width(fitted):
     with pytest.raises(ValueError, match=r"n_components=4 columns.*shape \(2, 3\)"):
         fitted.inverse_transform(np.zeros((2, 3)))
