@@ -65,16 +65,16 @@ def read_idx(path, n_dims):
             "dataset-fashion-mnist) or replace the file."
         ) from exc
     header = 4 + 4 * n_dims
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if magic is not None and magic != _MAGIC[n_dims]:
+        raise ValueError(
+            f"{str(path)!r} is not an IDX file of {n_dims}-D unsigned bytes "
+            f"(magic number {magic:#010x}, expected {_MAGIC[n_dims]:#010x}). Replace the file."
+        )
     if len(raw) < header:
         raise ValueError(
             f"{str(path)!r} is truncated: {len(raw)} bytes, shorter than an IDX header. "
             "Replace the file."
-        )
-    magic = int.from_bytes(raw[:4], "big")
-    if magic != _MAGIC[n_dims]:
-        raise ValueError(
-            f"{str(path)!r} is not an IDX file of {n_dims}-D unsigned bytes "
-            f"(magic number {magic:#010x}, expected {_MAGIC[n_dims]:#010x}). Replace the file."
         )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
     expected = header + int(np.prod(shape))
