@@ -1,0 +1,66 @@
+"""Shared helpers of the benchmark scripts (not a test module)."""
+
+import os
+import platform
+import resource
+import shlex
+import sys
+import time
+
+import numpy as np
+
+
+def header(title):
+    """Print the title, the command that produced the table, and the machine."""
+    print(f"# {title}")
+    print(f"# command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
+    print(f"# machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    print()
+
+
+def table(rows, columns):
+    """Print rows (dicts) as a Markdown table in the given column order."""
+    cells = [[_fmt(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in cells:
+        print("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |")
+    print(flush=True)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def fashion_mnist():
+    """(X_train 60000x784, y_train, X_test 10000x784, y_test), float32 in [0, 1]."""
+    from skvae.datasets import load_fashion_mnist
+
+    X, y = load_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
+    return X, y, X_test, y_test
+
+
+def median_seconds(fn, repeat=20, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def rss_mb():
+    """Current resident set size in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

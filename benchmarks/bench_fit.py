@@ -1,0 +1,135 @@
+"""Fit speed: the classic hand-written Keras VAE against VAETransformer, same run.
+
+The baseline is the recipe users write today for Fashion-MNIST: 784 -> Dense(150, selu) ->
+Dense(100, selu) -> two Dense(10) heads -> Sampling -> Dense(100, selu) -> Dense(150, selu) ->
+Dense(784, sigmoid); loss = Keras' per-pixel binary cross-entropy + mean latent loss / 784
+(added with add_loss by a small layer, as Keras 3 requires); RMSprop(1e-3), batch 128,
+model.fit on the first 55,000 training images, validating on the last 5,000.
+VAETransformer gets the same architecture, likelihood, optimizer, learning rate, batch size,
+epochs and rows (early_stopping=False: it trains on the same 55,000 rows).
+
+Usage: python benchmarks/bench_fit.py [--epochs 25]
+"""
+
+import argparse
+import contextlib
+import io
+import time
+import warnings
+
+import numpy as np
+
+from _common import fashion_mnist, header, table
+
+from skvae import VAETransformer
+from skvae._tf import import_keras
+
+
+def baseline_model(keras):
+    from skvae.layers import Sampling
+    from skvae.losses import latent_loss
+
+    class LatentLoss(keras.layers.Layer):
+        def call(self, inputs):
+            mean, log_var = inputs
+            self.add_loss(keras.ops.mean(latent_loss(mean, log_var)) / 784.0)
+            return inputs
+
+    L = keras.layers
+    inputs = keras.Input((28, 28))
+    h = L.Flatten()(inputs)
+    h = L.Dense(150, activation="selu")(h)
+    h = L.Dense(100, activation="selu")(h)
+    mean, log_var = L.Dense(10)(h), L.Dense(10)(h)
+    encoder = keras.Model(inputs, [mean, log_var])
+    z_in = keras.Input((10,))
+    h = L.Dense(100, activation="selu")(z_in)
+    h = L.Dense(150, activation="selu")(h)
+    h = L.Dense(784, activation="sigmoid")(h)
+    decoder = keras.Model(z_in, L.Reshape((28, 28))(h))
+    mean, log_var = LatentLoss()(encoder(inputs))
+    z = Sampling()([mean, log_var])
+    vae = keras.Model(inputs, decoder(z))
+    vae.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(1e-3))
+    return vae, encoder, decoder
+
+
+class EpochTimes:
+    def __init__(self, keras):
+        self.callback = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda e, logs: self.start(), on_epoch_end=lambda e, logs: self.end()
+        )
+        self.times = []
+
+    def start(self):
+        self._t = time.perf_counter()
+
+    def end(self):
+        self.times.append(time.perf_counter() - self._t)
+
+
+def flops_per_epoch(n_rows, sizes):
+    """Multiply-adds x 2 of the dense layers, x 3 for forward + backward."""
+    forward = 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 3 * forward * n_rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=25)
+    args = parser.parse_args()
+    header(f"Fit speed on Fashion-MNIST, 55,000 x 784, {args.epochs} epochs")
+    keras = import_keras()
+    X, _, _, _ = fashion_mnist()
+    X_train, X_valid = X[:55000], X[55000:]
+
+    vae, encoder, decoder = baseline_model(keras)
+    timer = EpochTimes(keras)
+    start = time.perf_counter()
+    vae.fit(X_train.reshape(-1, 28, 28), X_train.reshape(-1, 28, 28), epochs=args.epochs,
+            batch_size=128, validation_data=(X_valid.reshape(-1, 28, 28),) * 2, verbose=0,
+            callbacks=[timer.callback])
+    base_total = time.perf_counter() - start
+    mean, _ = encoder.predict(X_valid.reshape(-1, 28, 28), verbose=0)
+    base_mse = float(np.mean((decoder.predict(mean, verbose=0).reshape(-1, 784) - X_valid) ** 2))
+
+    est = VAETransformer(10, hidden_layer_sizes=(150, 100), activation="selu",
+                         likelihood="bernoulli", optimizer="rmsprop", learning_rate=1e-3,
+                         batch_size=128, max_iter=args.epochs, early_stopping=False,
+                         verbose=1, random_state=0)
+    log = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: 25 epochs is a fixed budget
+        est.fit(X_train)
+    ours_total = time.perf_counter() - start
+    # verbose lines read "Epoch i/N - 0.88s - loss: ..."
+    times = [float(line.split(" - ")[1].rstrip("s")) for line in log.getvalue().splitlines()]
+    ours_mse = float(np.mean((est.inverse_transform(est.transform(X_valid)) - X_valid) ** 2))
+
+    gflop = flops_per_epoch(55000, [784, 150, 100, 20]) / 1e9 + flops_per_epoch(
+        55000, [10, 100, 150, 784]) / 1e9
+    rows = []
+    for name, total, per_epoch, mse in [
+        ("Keras baseline (model.fit)", base_total, timer.times, base_mse),
+        ("VAETransformer", ours_total, times, ours_mse),
+    ]:
+        steady = float(np.median(per_epoch[1:]))
+        rows.append({
+            "model": name,
+            "fit s": total,
+            "s/epoch (fit/epochs)": total / args.epochs,
+            "s/epoch (median, steady)": steady,
+            "GFLOP/s": gflop / steady,
+            "valid MSE at z=mu": mse,
+        })
+    table(rows, list(rows[0]))
+    print(f"ratio VAETransformer / baseline, s/epoch incl. start-up: "
+          f"{rows[1]['s/epoch (fit/epochs)'] / rows[0]['s/epoch (fit/epochs)']:.3f}")
+    print(f"ratio VAETransformer / baseline, steady s/epoch:        "
+          f"{rows[1]['s/epoch (median, steady)'] / rows[0]['s/epoch (median, steady)']:.3f}")
+    print(f"work per epoch: {gflop:.1f} GFLOP (dense layers, forward + backward)")
+
+
+if __name__ == "__main__":
+    main()
