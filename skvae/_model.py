@@ -110,6 +110,11 @@ class VAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
 
+    def build(self, input_shape=None):
+        # The encoder and decoder arrive built (functional models) and x_log_var is made in
+        # __init__: there is no state left to create.
+        self.built = True
+
     def call(self, x, training=False):
         mean, log_var = self.encoder(x, training=training)
         z = self.sampling([mean, log_var]) if training else mean

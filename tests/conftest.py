@@ -1,3 +1,9 @@
+import os
+
+# sklearn's array-API check (run on every estimator, with NumPy inputs) skips itself unless
+# SciPy's array API mode is on; it must be set before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
