@@ -446,10 +446,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         val = [-v for v in self.history_["val_loss"] if np.isfinite(v)]
         self.validation_scores_ = val if val else None
         self.best_validation_score_ = max(val) if val else None
-        mean, log_var = self._encode(X)
-        log_var = np.clip(log_var, *_forward.LOG_VAR_RANGE)
-        kl = -0.5 * (1 + log_var - np.exp(log_var) - mean**2)
-        self.kl_per_component_ = kl.mean(axis=0).astype(np.float64)
+        self.kl_per_component_ = _forward.kl_per_component(*self._encode(X)).astype(np.float64)
         self._dtype = X.dtype
 
     def _sync_inference(self):

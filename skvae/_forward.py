@@ -157,6 +157,12 @@ def _activation_name(fn):
     return "linear" if name in ("linear", "identity") else name
 
 
+def kl_per_component(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, 1)) per latent component, averaged over rows."""
+    log_var = np.clip(log_var, *LOG_VAR_RANGE)
+    return np.mean(-0.5 * (1 + log_var - np.exp(log_var) - mean**2), axis=0)
+
+
 def reconstruction_log_likelihood(x, decoded, likelihood, x_log_var=None):
     """log p(x | z) per row, the same formulas as :mod:`skvae.losses`.
 

@@ -160,6 +160,13 @@ def test_gaussian_noise_variance_and_kl_per_component(fitted_gaussian, fitted):
     assert fitted.noise_variance_ is None
     assert fitted.kl_per_component_.shape == (4,)
     assert np.all(fitted.kl_per_component_ >= 0)
+    assert fitted.kl_per_component_.max() > 0.5  # at least one dimension carries information
+
+
+def test_kl_per_component_averages_the_training_rows(fitted, digits01):
+    mean, log_var = fitted.encode(digits01[0])
+    expected = np.mean(0.5 * (np.exp(log_var) + mean**2 - 1 - log_var), axis=0)
+    np.testing.assert_allclose(fitted.kl_per_component_, expected, rtol=1e-6)
 
 
 def test_set_output_pandas(fitted, digits01):
