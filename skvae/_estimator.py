@@ -28,7 +28,7 @@ from skvae import _forward
 logger = logging.getLogger(__name__)
 
 _ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
-_OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
+_OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
 _MAX_ABS_INPUT = 1e15  # squares of larger values overflow float32 during training
 _ARCH_PARAMS = ("n_components", "hidden_layer_sizes", "activation", "likelihood")
 
@@ -92,8 +92,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     kl_warmup : int, default=0
         Epochs over which β ramps linearly up to ``beta``; a known cure for posterior
         collapse (latent components that carry nothing). 0 disables it.
-    optimizer : {"adam", "adamw", "nadam", "rmsprop", "sgd"}, default="adam"
-        Keras optimizer.
+    optimizer : {"adam", "nadam", "rmsprop", "sgd"}, default="adam"
+        Keras optimizer. With ``warm_start``, changing it or ``learning_rate`` starts a
+        fresh optimizer on the kept weights.
     learning_rate : float, default=1e-3
         Learning rate of the optimizer.
     batch_size : int, default=128
@@ -257,6 +258,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if not reuse:
             self._build(X, rng)
             self._epochs_seen = 0
+        elif self._optimizer_settings != (self.optimizer, self.learning_rate):
+            _model, _ = _core()
+            self._optimizer = _model.make_optimizer(self.optimizer, self.learning_rate)
+            self._optimizer_settings = (self.optimizer, self.learning_rate)
+            self._runner = None
         train_rows, x_val = self._split(X, rng)
         result = self._train(X, train_rows, x_val, rng, max_epochs=self.max_iter)
         self.n_iter_ = result.n_epochs
@@ -334,8 +340,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             biggest = np.abs(X).max()
             if biggest > _MAX_ABS_INPUT:
                 raise ValueError(
-                    f"{name} has values as large as {biggest:.3g} in magnitude; training "
-                    f"runs in float32, where squares above ~1e38 overflow. Scale {name} "
+                    f"{name} has values as large as {biggest:.3g} in magnitude; the network "
+                    f"computes in float32, where squares above ~1e38 overflow. Scale {name} "
                     "first, e.g. with StandardScaler."
                 )
 
@@ -358,6 +364,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self._score_seed = next(seeds)
         self._val_seed = next(seeds)
         self._optimizer = _model.make_optimizer(self.optimizer, self.learning_rate)
+        self._optimizer_settings = (self.optimizer, self.learning_rate)
         self._runner = None
         self._keep_optimizer_state = self.warm_start
 
@@ -574,6 +581,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if self._arch["likelihood"] == "bernoulli":
             # log-probabilities are undefined outside [0, 1]; transform needs no such check.
             self._check_values(X, "X", "MinMaxScaler(clip=True)", likelihood="bernoulli")
+        else:
+            self._check_values(X, "X", likelihood="gaussian")
         eps = np.random.RandomState(self._score_seed).standard_normal(
             (self.n_importance_samples, self.n_components_)
         )

@@ -72,11 +72,14 @@ def train(
     for epoch in range(max_epochs):
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = vae.get_weights()
+        optimizer_snapshot = [v.numpy() for v in runner.optimizer.variables]
         start = time.perf_counter()
         recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
         finite = finite and np.isfinite(recon) and np.isfinite(kl)
         if not finite or not all(np.isfinite(w).all() for w in vae.get_weights()):
             vae.set_weights(snapshot)
+            for variable, value in zip(runner.optimizer.variables, optimizer_snapshot):
+                variable.assign(value)  # moments turned NaN too
             result.diverged = True
             break
         record = {
