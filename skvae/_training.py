@@ -69,14 +69,16 @@ def train(
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
     rows = np.arange(int(x.shape[0])) if rows is None else np.asarray(rows)
     best_loss, best_weights, since_best = np.inf, None, 0
+    weights = vae.get_weights()  # the current weights, read once per epoch
     for epoch in range(max_epochs):
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
-        snapshot = vae.get_weights()
+        snapshot = weights
         optimizer_snapshot = [v.numpy() for v in runner.optimizer.variables]
         start = time.perf_counter()
         recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
         finite = finite and np.isfinite(recon) and np.isfinite(kl)
-        if not finite or not all(np.isfinite(w).all() for w in vae.get_weights()):
+        weights = vae.get_weights()
+        if not finite or not all(np.isfinite(w).all() for w in weights):
             vae.set_weights(snapshot)
             for variable, value in zip(runner.optimizer.variables, optimizer_snapshot):
                 variable.assign(value)  # moments turned NaN too
@@ -101,7 +103,7 @@ def train(
             elif val_loss <= best_loss - tol:
                 since_best = 0
             if val_loss < best_loss:
-                best_loss, best_weights = val_loss, vae.get_weights()
+                best_loss, best_weights = val_loss, weights
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1

@@ -229,31 +229,23 @@ def test_bad_image_arguments_are_named(vae, digits, draw, message):
         draw(vae, digits[0])
 
 
-@pytest.mark.parametrize(
-    "draw",
-    [
-        lambda vae, X: plot_latent_space(vae, X),
-        lambda vae, X: plot_reconstructions(vae, X, (8, 8)),
-        lambda vae, X: plot_samples(vae, 4, (8, 8)),
-        lambda vae, X: plot_loss_curve(vae),
-    ],
-    ids=["latent_space", "reconstructions", "samples", "loss_curve"],
-)
+# Each plot function, called on (estimator, X) with valid arguments.
+EVERY_PLOT = [
+    lambda vae, X: plot_latent_space(vae, X),
+    lambda vae, X: plot_reconstructions(vae, X, (8, 8)),
+    lambda vae, X: plot_samples(vae, 4, (8, 8)),
+    lambda vae, X: plot_loss_curve(vae),
+]
+EVERY_PLOT_IDS = ["latent_space", "reconstructions", "samples", "loss_curve"]
+
+
+@pytest.mark.parametrize("draw", EVERY_PLOT, ids=EVERY_PLOT_IDS)
 def test_unfitted_estimator_is_a_not_fitted_error(digits, draw):
     with pytest.raises(NotFittedError, match="is not fitted yet"):
         draw(VAETransformer(), digits[0])
 
 
-@pytest.mark.parametrize(
-    "draw",
-    [
-        lambda vae, X: plot_latent_space(vae, X),
-        lambda vae, X: plot_reconstructions(vae, X, (8, 8)),
-        lambda vae, X: plot_samples(vae, 4, (8, 8)),
-        lambda vae, X: plot_loss_curve(vae),
-    ],
-    ids=["latent_space", "reconstructions", "samples", "loss_curve"],
-)
+@pytest.mark.parametrize("draw", EVERY_PLOT, ids=EVERY_PLOT_IDS)
 def test_missing_matplotlib_says_how_to_install_it(vae, digits, monkeypatch, draw):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "skvae\[plot\]"'):
