@@ -565,7 +565,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         Uses ``n_importance_samples`` draws from q(z | x) (the IWAE bound, a lower bound of
         log p(x) that tightens as the count grows). The noise is fixed at fit time and shared
-        by every row, so a row's score does not depend on the batch or order it comes in.
+        by every row, so a row's score does not depend on the batch or order it comes in (up
+        to float rounding: bitwise for the same batch, see :mod:`skvae._forward`).
         For the Gaussian likelihood it is a log-density (nats); for Bernoulli a
         log-probability of the [0, 1] values read as Bernoulli means.
 

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from skvae._forward import ACTIVATIONS
+
 
 @pytest.fixture(scope="session")
 def digits01():
@@ -26,3 +28,45 @@ def assert_bitwise_equal(a, b):
     a, b = np.asarray(a), np.asarray(b)
     assert a.dtype == b.dtype and a.shape == b.shape
     assert np.array_equal(a, b), f"max |diff| = {np.max(np.abs(a - b))}"
+
+
+# Largest slope of each activation: a difference d in a pre-activation moves its output by
+# at most slope * d.
+_SLOPES = {"linear": 1.0, "relu": 1.0, "elu": 1.0, "tanh": 1.0, "softplus": 1.0,
+           "sigmoid": 0.25, "swish": 1.1, "silu": 1.1, "selu": 1.0507 * 1.6733}
+
+
+def rounding_bound(stack, x, err=None):
+    """How far two batchings of ``x`` may move each output of ``stack`` (a DenseStack).
+
+    ``err`` bounds how far ``x`` itself may already differ between the two (default 0).
+
+    Per layer, the product by any BLAS summation order is within Higham's bound
+    ``gamma_K * (|h| @ |W|)`` of the exact one (two orders: twice that); the difference
+    already in ``h`` passes through ``|W|`` and the activation's slope; the bias add and the
+    activation add a few roundings of their results. Returns one bound array per head.
+    """
+    u = np.finfo(x.dtype).eps / 2
+    body, heads = stack.layers[: -stack.heads], stack.layers[-stack.heads:]
+
+    def layer(h, err, kernel, bias, activation):
+        kernel = kernel.astype(x.dtype)
+        gamma = kernel.shape[0] * u / (1 - kernel.shape[0] * u)
+        pre = h @ kernel + bias
+        moved = 2 * gamma * (np.abs(h) @ np.abs(kernel)) + err @ np.abs(kernel)
+        moved += 2 * u * np.abs(pre)
+        value = ACTIVATIONS[activation](pre.copy())
+        return value, _SLOPES[activation] * moved + 4 * u * np.abs(value)
+
+    h, err = x, np.zeros_like(x) if err is None else err
+    for kernel, bias, activation in body:
+        h, err = layer(h, err, kernel, bias, activation)
+    return [layer(h, err, k, b, a)[1] for k, b, a in heads]
+
+
+def assert_equal_up_to_rounding(a, b, bound):
+    """``a`` and ``b`` (the same rows from two batchings) differ by no more than ``bound``."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    excess = np.abs(a.astype(np.float64) - b) - bound
+    assert np.all(excess <= 0), f"max |diff| - bound = {excess.max()}"

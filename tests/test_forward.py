@@ -6,7 +6,7 @@ import pytest
 from skvae import _forward, _model, layers
 from skvae._tf import import_keras
 
-from .conftest import assert_bitwise_equal
+from .conftest import assert_bitwise_equal, assert_equal_up_to_rounding, rounding_bound
 
 keras = import_keras()
 
@@ -38,14 +38,43 @@ def test_activation_table_covers_every_offered_activation():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_blocked_matmul_is_independent_of_the_rows_around(dtype):
+def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dtype):
+    """Same rows, same batch: bitwise. Other batchings (a slice starting inside a block, the
+    padded last block, one row alone, every position in a block, a permutation): within
+    Higham's bound of each other, whatever kernel this CPU's BLAS picked."""
     rng = np.random.RandomState(0)
     x = rng.normal(size=(300, 97)).astype(dtype)
     w = rng.normal(size=(97, 45)).astype(dtype)
     full = _forward.blocked_matmul(x, w)
-    np.testing.assert_allclose(full, x @ w, rtol=1e-4, atol=1e-4)
-    for start, stop in [(0, 1), (3, 5), (10, 74), (64, 128), (299, 300)]:
-        assert_bitwise_equal(_forward.blocked_matmul(x[start:stop], w), full[start:stop])
+    assert_bitwise_equal(_forward.blocked_matmul(x, w), full)
+    u = np.finfo(dtype).eps / 2
+    gamma = 97 * u / (1 - 97 * u)
+    bound = 2 * gamma * (np.abs(x) @ np.abs(w))
+    exact = x.astype(np.float64) @ w.astype(np.float64)
+    assert np.all(np.abs(full - exact) <= bound / 2)
+    for start, stop in [(0, 1), (3, 5), (10, 74), (64, 128), (256, 300), (299, 300)]:
+        part = _forward.blocked_matmul(x[start:stop], w)
+        assert_equal_up_to_rounding(part, full[start:stop], bound[start:stop])
+    for position in range(_forward.BLOCK):  # row 0 at every position of a block
+        block = np.zeros((_forward.BLOCK, 97), dtype)
+        block[position] = x[0]
+        row = _forward.blocked_matmul(block, w)[position]
+        assert_equal_up_to_rounding(row, full[0], bound[0])
+    perm = rng.permutation(300)
+    assert_equal_up_to_rounding(_forward.blocked_matmul(x[perm], w), full[perm], bound[perm])
+
+
+@pytest.mark.parametrize("activation", ["selu", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_pass_rounding_bound_holds_across_batchings(activation, dtype):
+    encoder, decoder = _models(activation)
+    enc = _forward.DenseStack.from_keras(encoder)
+    x = np.random.RandomState(3).normal(size=(200, 7)).astype(dtype)
+    full = enc(x)
+    bounds = rounding_bound(enc, x)
+    for start, stop in [(10, 74), (150, 200), (199, 200)]:
+        for out, ref, bound in zip(enc(x[start:stop]), full, bounds):
+            assert_equal_up_to_rounding(out, ref[start:stop], bound[start:stop])
 
 
 def test_importance_weights_follow_the_definition():
