@@ -3,7 +3,7 @@
 >>> from skvae import VAETransformer
 """
 
-from skvae._estimator import VAETransformer
+from skvae._transformer import VAETransformer
 
 __version__ = "0.1.0"
 __all__ = ["VAETransformer", "__version__"]

@@ -100,15 +100,17 @@ class DenseStack:
     """A chain of Dense layers as NumPy arrays: ``[(kernel, bias, activation name), ...]``.
 
     ``heads`` is the number of final layers that all read the last hidden output (2 for the
-    encoder's mean and log-variance, 1 for the decoder).
+    encoder's mean and log-variance, 1 for the decoder); with ``skip`` they read the input
+    beside it, ``concat([x, h])`` (the builders' linear path).
     """
 
-    def __init__(self, layers, heads=1):
+    def __init__(self, layers, heads=1, skip=False):
         for _, _, activation in layers:
             if activation not in ACTIVATIONS:
                 raise ValueError(f"No NumPy forward pass for activation {activation!r}.")
         self.layers = layers
         self.heads = heads
+        self.skip = skip
         self._cache = {}
 
     @classmethod
@@ -116,12 +118,16 @@ class DenseStack:
         """Read the Dense layers (and a trailing Activation) of a functional Keras model.
 
         Hidden layers must form a chain; the last ``len(model.outputs)`` Dense layers are the
-        heads, each reading the last hidden output.
+        heads, each reading the last hidden output, or ``concat([input, last hidden])`` where
+        a Concatenate layer stands before them.
         """
-        layers = []
+        layers, skip = [], False
         for layer in model.layers:
             kind = type(layer).__name__
             if kind == "InputLayer":
+                continue
+            if kind == "Concatenate":
+                skip = True
                 continue
             if kind == "Dense":
                 kernel, bias = (np.asarray(w) for w in layer.get_weights())
@@ -130,12 +136,12 @@ class DenseStack:
                 layers[-1][2] = _activation_name(layer.activation)
             else:
                 raise ValueError(f"No NumPy forward pass for layer {layer.name!r} ({kind}).")
-        return cls([tuple(layer) for layer in layers], heads=len(model.outputs))
+        return cls([tuple(layer) for layer in layers], heads=len(model.outputs), skip=skip)
 
     def logits(self):
         """The same stack with its last activation removed (shares the arrays)."""
         *body, (kernel, bias, _) = self.layers
-        return DenseStack([*body, (kernel, bias, "linear")], heads=self.heads)
+        return DenseStack([*body, (kernel, bias, "linear")], heads=self.heads, skip=self.skip)
 
     def _weights(self, dtype):
         dtype = np.dtype(dtype)
@@ -154,6 +160,8 @@ class DenseStack:
             h = blocked_matmul(h, kernel)
             h += bias
             h = activation(h)
+        if self.skip and body:
+            h = np.concatenate([x, h], axis=1)
         outputs = []
         for kernel, bias, activation in heads:
             out = blocked_matmul(h, kernel)
@@ -162,10 +170,35 @@ class DenseStack:
         return outputs
 
     def __getstate__(self):
-        return {"layers": self.layers, "heads": self.heads}
+        return {"layers": self.layers, "heads": self.heads, "skip": self.skip}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], state["heads"])
+        self.__init__(state["layers"], state["heads"], state.get("skip", False))
+
+
+class Standardizer:
+    """Per-feature ``(x - mean) / scale`` and back, in the input's float dtype.
+
+    The Gaussian VAE works on standardized features, so that its learning rate, tolerance and
+    variance floor mean the same whatever each feature's unit; the estimator converts at the
+    edges. ``log_scale`` is the log-Jacobian that turns a density of standardized rows into
+    one of the original rows.
+    """
+
+    def __init__(self, mean, scale):
+        self.mean = np.asarray(mean, np.float64)
+        self.scale = np.asarray(scale, np.float64)
+        self.log_scale = float(np.sum(np.log(self.scale)))
+
+    def forward(self, x):
+        out = x - self.mean.astype(x.dtype)
+        out /= self.scale.astype(x.dtype)
+        return out
+
+    def inverse(self, y):
+        out = y * self.scale.astype(y.dtype)
+        out += self.mean.astype(y.dtype)
+        return out
 
 
 def _activation_name(fn):
@@ -179,45 +212,110 @@ def kl_per_component(mean, log_var):
     return np.mean(-0.5 * (1 + log_var - np.exp(log_var) - mean**2), axis=0)
 
 
-def reconstruction_log_likelihood(x, decoded, likelihood, x_log_var=None):
+def reconstruction_log_likelihood(x, decoded, likelihood, x_log_var=None, observed=None):
     """log p(x | z) per row, the same formulas as :mod:`skvae.losses`.
 
     ``decoded`` is the decoder's last Dense output: logits for Bernoulli, the mean for
-    Gaussian (with ``x_log_var`` the per-feature log-variance).
+    Gaussian (with ``x_log_var`` the per-feature log-variance). ``observed`` (same shape as
+    ``x``, or None for all) restricts the sum to the observed entries: the likelihood of the
+    observed part of a row, whatever stands in its missing cells.
     """
+    terms = entry_log_likelihood(x, decoded, likelihood, x_log_var)
+    if observed is not None:
+        terms = np.where(observed, terms, 0)
+    return np.sum(terms, axis=-1)
+
+
+def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
+    """log p(x_j | z) for each entry (see :func:`reconstruction_log_likelihood`)."""
     if likelihood == "bernoulli":
         logits = decoded
-        nll = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-        return -np.sum(nll, axis=-1)
-    log_var = np.clip(x_log_var, *LOG_VAR_RANGE).astype(x.dtype)
-    return -0.5 * np.sum(_LOG_2PI + log_var + (x - decoded) ** 2 * np.exp(-log_var), axis=-1)
+        terms = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+    else:
+        log_var = np.clip(x_log_var, *LOG_VAR_RANGE).astype(x.dtype)
+        terms = _LOG_2PI + log_var + (x - decoded) ** 2 * np.exp(-log_var)
+        terms *= 0.5
+    return -terms
 
 
-def importance_log_likelihood(
-    x, encoder, decoder, likelihood, eps, x_log_var=None, max_elements=2**22
+def prior_where_nothing_observed(mean, log_var, observed):
+    """The posterior of a row with no observed cell is the prior: mean 0, log-variance 0.
+    (Its importance weights are then all 1 and its log-likelihood 0.)"""
+    if observed is not None:
+        empty = ~observed.any(axis=1)
+        if empty.any():
+            mean[empty] = 0
+            log_var[empty] = 0
+    return mean, log_var
+
+
+def importance_sampling(
+    x, encoder, decoder, likelihood, eps, x_log_var=None, *, encoder_input=None,
+    observed=None, fill=None, rng=None, max_elements=2**22,
 ):
-    """Importance-weighted estimate of log p(x) per row (the IWAE bound, Burda et al. 2016).
+    """Importance-weighted estimate of log p(x) per row (the IWAE bound, Burda et al. 2016),
+    and optionally the conditional mean of the decoder given the row (MIWAE's imputation,
+    Mattei & Frellsen 2019).
 
     ``decoder`` must return what :func:`reconstruction_log_likelihood` reads (logits for
     Bernoulli, see :meth:`DenseStack.logits`). ``eps`` is a fixed (K, n_components) matrix
     of standard normal draws shared by every row, so the estimate is deterministic and each
-    row's value does not depend on the other rows. Rows are processed in chunks of at most
-    ``max_elements`` decoded values.
+    row's value does not depend on the other rows. ``encoder_input`` is what the encoder
+    reads (default ``x``; a model fitted with missing values reads ``[x, missing]``);
+    ``observed`` marks the entries the likelihood counts (None: all).
+
+    ``fill``: None, "mean" or "draw". "mean" also returns ``sum_k w_k E[x | z_k]`` with the
+    self-normalised weights ``w_k`` (the importance-sampling estimate of ``E[x | x_obs]``:
+    decoder means, probabilities for Bernoulli); "draw" picks one ``z_k`` per row with
+    probability ``w_k`` (sampling importance resampling) and draws x from ``p(x | z_k)``
+    with ``rng``. Rows are processed in chunks of at most ``max_elements`` decoded values.
+    Returns ``(log_likelihood, filled or None)``.
     """
     k = eps.shape[0]
     eps = eps.astype(x.dtype)
-    out = np.empty(x.shape[0], dtype=x.dtype)
+    encoder_input = x if encoder_input is None else encoder_input
+    scores = np.empty(x.shape[0], dtype=x.dtype)
+    filled = None if fill is None else np.empty_like(x)
     chunk = max(1, max_elements // (k * max(x.shape[1], 1)))
     for start in range(0, x.shape[0], chunk):
-        xc = x[start : start + chunk]
-        mean, log_var = encoder(xc)
+        rows = slice(start, start + chunk)
+        xc = x[rows]
+        obs = None if observed is None else observed[rows][:, None, :]
+        mean, log_var = encoder(encoder_input[rows])
+        if obs is not None:
+            mean, log_var = prior_where_nothing_observed(mean, log_var, obs[:, 0])
         log_var = np.clip(log_var, *LOG_VAR_RANGE)
         std = np.exp(log_var / 2)
         z = mean[:, None, :] + std[:, None, :] * eps[None, :, :]  # (n, K, d)
         (decoded,) = decoder(z.reshape(-1, z.shape[-1]))
         decoded = decoded.reshape(len(xc), k, -1)
-        log_px_z = reconstruction_log_likelihood(xc[:, None, :], decoded, likelihood, x_log_var)
+        log_px_z = reconstruction_log_likelihood(
+            xc[:, None, :], decoded, likelihood, x_log_var, obs
+        )
         log_pz = -0.5 * np.sum(_LOG_2PI + z**2, axis=-1)
         log_qz_x = -0.5 * np.sum(_LOG_2PI + log_var[:, None, :] + eps[None] ** 2, axis=-1)
-        out[start : start + chunk] = logsumexp(log_px_z + log_pz - log_qz_x, axis=1) - np.log(k)
-    return out
+        log_w = log_px_z + log_pz - log_qz_x
+        scores[rows] = logsumexp(log_w, axis=1) - np.log(k)
+        if fill is not None:
+            means = _sigmoid(decoded) if likelihood == "bernoulli" else decoded
+            filled[rows] = _fill(means, log_w, likelihood, x_log_var, fill, rng)
+    return scores, filled
+
+
+def _fill(means, log_w, likelihood, x_log_var, how, rng):
+    weights = np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True))  # (n, K)
+    if how == "mean":
+        return np.einsum("nk,nkd->nd", weights, means).astype(means.dtype)
+    cumulative = np.cumsum(weights, axis=1)
+    u = rng.uniform(size=(len(weights), 1)) * cumulative[:, -1:]
+    pick = np.minimum((cumulative < u).sum(axis=1), weights.shape[1] - 1)
+    chosen = means[np.arange(len(means)), pick]
+    if likelihood == "bernoulli":
+        return (rng.uniform(size=chosen.shape) < chosen).astype(chosen.dtype)
+    std = np.exp(0.5 * np.clip(x_log_var, *LOG_VAR_RANGE)).astype(chosen.dtype)
+    return chosen + std * rng.standard_normal(chosen.shape).astype(chosen.dtype)
+
+
+def importance_log_likelihood(x, encoder, decoder, likelihood, eps, x_log_var=None, **kwargs):
+    """:func:`importance_sampling`'s log-likelihood alone."""
+    return importance_sampling(x, encoder, decoder, likelihood, eps, x_log_var, **kwargs)[0]

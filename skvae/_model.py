@@ -37,34 +37,50 @@ def _dense(units, activation, seed, name):
     )
 
 
-def build_encoder(n_features, hidden_layer_sizes, n_components, activation, seeds):
+def build_encoder(
+    n_features, hidden_layer_sizes, n_components, activation, seeds, missing_indicator=False
+):
     """x -> [mean, log_var]: a Dense stack with two linear heads.
 
+    With ``missing_indicator`` the encoder reads ``[x, missing]`` (2 * n_features values: the
+    row with its missing cells filled with 0, then 1 where a cell is missing), so that it
+    can tell a missing cell from an observed 0.
+
+    With hidden layers, the heads read the input itself beside the last hidden layer
+    (``concat([x, h])``): the encoder contains a linear map, so the VAE contains probabilistic
+    PCA and factor analysis as special cases (see :func:`set_linear_solution`).
     ``seeds`` is an iterator of ints, one per layer's initializer.
     """
-    x = keras.Input((n_features,), name="x")
-    h = x
-    for i, units in enumerate(hidden_layer_sizes):
-        h = _dense(units, activation, next(seeds), f"encoder_hidden_{i}")(h)
-    mean = _dense(n_components, None, next(seeds), "z_mean")(h)
-    log_var = _dense(n_components, None, next(seeds), "z_log_var")(h)
+    x = keras.Input((2 * n_features if missing_indicator else n_features,), name="x")
+    head_input = _hidden_stack(x, hidden_layer_sizes, activation, seeds, "encoder")
+    mean = _dense(n_components, None, next(seeds), "z_mean")(head_input)
+    log_var = _dense(n_components, None, next(seeds), "z_log_var")(head_input)
     return keras.Model(x, [mean, log_var], name="encoder")
 
 
 def build_decoder(n_components, hidden_layer_sizes, n_features, activation, likelihood, seeds):
-    """z -> decoder mean: the mirrored Dense stack.
+    """z -> decoder mean: the mirrored Dense stack, its head reading ``concat([z, h])``.
 
     The last Dense layer is linear; for the Bernoulli likelihood a sigmoid follows it as a
     separate layer, so that training can read the logits (see :func:`decoder_logits_model`).
     """
     z = keras.Input((n_components,), name="z")
-    h = z
-    for i, units in enumerate(reversed(tuple(hidden_layer_sizes))):
-        h = _dense(units, activation, next(seeds), f"decoder_hidden_{i}")(h)
-    out = _dense(n_features, None, next(seeds), "x_mean")(h)
+    head_input = _hidden_stack(
+        z, tuple(reversed(tuple(hidden_layer_sizes))), activation, seeds, "decoder"
+    )
+    out = _dense(n_features, None, next(seeds), "x_mean")(head_input)
     if likelihood == "bernoulli":
         out = keras.layers.Activation("sigmoid", name="x_probability")(out)
     return keras.Model(z, out, name="decoder")
+
+
+def _hidden_stack(inputs, sizes, activation, seeds, prefix):
+    h = inputs
+    for i, units in enumerate(sizes):
+        h = _dense(units, activation, next(seeds), f"{prefix}_hidden_{i}")(h)
+    if not sizes:
+        return inputs
+    return keras.layers.Concatenate(name=f"{prefix}_skip")([inputs, h])
 
 
 def decoder_logits_model(decoder):
@@ -89,9 +105,16 @@ class VAE(keras.Model):
         Weight of the latent loss (the KL divergence to N(0, I)).
     seed : int or None
         Seed of the Sampling layer.
+    noise_floor : float or sequence of float (one per feature)
+        Gaussian likelihood only: the per-feature variance is ``noise_floor + exp(x_log_var)``,
+        never below the floor (a constant feature would otherwise drive its log-variance
+        down for ever, and its density up without bound).
     """
 
-    def __init__(self, encoder, decoder, likelihood="bernoulli", beta=1.0, seed=None, **kwargs):
+    def __init__(
+        self, encoder, decoder, likelihood="bernoulli", beta=1.0, seed=None, noise_floor=1e-6,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}.")
@@ -100,12 +123,27 @@ class VAE(keras.Model):
         self.likelihood = likelihood
         self.beta = float(beta)
         self.seed = seed
+        floor = np.asarray(noise_floor, dtype=np.float64)
+        if not np.all(floor > 0):
+            raise ValueError(f"noise_floor must be > 0; got {noise_floor!r}.")
+        self.noise_floor = floor.tolist() if floor.ndim else float(floor)
         self.sampling = Sampling(seed=seed, name="sampling")
         self._decoder_head = decoder_logits_model(decoder)
         n_features = decoder.outputs[0].shape[-1]
+        # An encoder that reads [x, missing] (see build_encoder): rows then carry both.
+        self.masked = encoder.inputs[0].shape[-1] == 2 * n_features
+        self.n_features = n_features
         if likelihood == "gaussian":
             self.x_log_var = self.add_weight(
                 shape=(n_features,), initializer="zeros", name="x_log_var"
+            )
+            # A variable, not a constant, so that a compiled training step can be reused for
+            # another data set with other constant features (see TrainerCache).
+            self.log_noise_floor = self.add_weight(
+                shape=(n_features,),
+                initializer=keras.initializers.Constant(np.broadcast_to(np.log(floor), (n_features,))),
+                trainable=False,
+                name="log_noise_floor",
             )
         self.total_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -121,25 +159,34 @@ class VAE(keras.Model):
         z = self.sampling([mean, log_var]) if training else mean
         return self.decoder(z, training=training)
 
-    def reconstruction_nll(self, x, z, training=False):
-        """-log p(x | z), per row."""
+    def reconstruction_nll(self, x, z, training=False, observed=None):
+        """-log p(x | z), per row, over the ``observed`` entries (None: all)."""
         out = self._decoder_head(z, training=training)
         if self.likelihood == "bernoulli":
-            return losses.bernoulli_nll(x, out)
-        return losses.gaussian_nll(x, out, self.x_log_var)
+            return losses.bernoulli_nll(x, out, observed)
+        return losses.gaussian_nll(x, out, self.noise_log_var(), observed)
+
+    def noise_log_var(self):
+        """The Gaussian likelihood's per-feature log-variance, floored at ``noise_floor``."""
+        return ops.logaddexp(self.x_log_var, self.log_noise_floor)
 
     def loss_parts(self, x, training=False, eps=None):
         """Per-row (reconstruction NLL, latent loss) with one sampled z per row.
 
         ``eps`` fixes the noise (for a deterministic validation loss); otherwise the
-        Sampling layer draws it.
+        Sampling layer draws it. For a masked model the rows are ``[x, missing]`` and the
+        reconstruction counts the observed entries only.
         """
         mean, log_var = self.encoder(x, training=training)
         if eps is None:
             z = self.sampling([mean, log_var])
         else:
             z = mean + eps * ops.exp(ops.clip(log_var, *LOG_VAR_RANGE) / 2.0)
-        return self.reconstruction_nll(x, z, training), losses.latent_loss(mean, log_var)
+        observed = None
+        if self.masked:
+            x, observed = x[:, : self.n_features], 1.0 - x[:, self.n_features :]
+        recon = self.reconstruction_nll(x, z, training, observed)
+        return recon, losses.latent_loss(mean, log_var)
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
@@ -165,6 +212,7 @@ class VAE(keras.Model):
             "likelihood": self.likelihood,
             "beta": self.beta,
             "seed": self.seed,
+            "noise_floor": self.noise_floor,
         }
 
     @classmethod
@@ -173,6 +221,49 @@ class VAE(keras.Model):
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)
+
+
+def set_linear_solution(vae, loadings, noise_variance, mean):
+    """Set the VAE's weights to the linear Gaussian model ``x = W z + mean + noise``.
+
+    ``loadings`` W is (n_features, r) with r <= n_components, ``noise_variance`` the
+    per-feature variance (probabilistic PCA: all equal; factor analysis: one each). W is
+    rotated so that ``W' Psi^-1 W`` is diagonal (D); the exact posterior is then
+    ``N((I + D)^-1 W' Psi^-1 (x - mean), (I + D)^-1)`` with a diagonal covariance, which the
+    encoder's linear path and log-variance bias represent exactly, and the decoder's linear
+    path is W. The ELBO then equals the linear model's log-likelihood, and training starts
+    from it. The non-linear paths' head weights are zeroed (their hidden layers keep their
+    random initialisation, so they start learning at the first step); latent components
+    beyond r start as unused (prior) components.
+    """
+    encoder, decoder = vae.encoder, vae.decoder
+    n_features, rank = loadings.shape
+    n_components = encoder.get_layer("z_mean").units
+    scaled = loadings / noise_variance[:, None]
+    strengths, rotation = np.linalg.eigh(loadings.T @ scaled)
+    order = np.argsort(strengths)[::-1]
+    strengths, rotation = np.maximum(strengths[order], 0.0), rotation[:, order]
+    loadings = loadings @ rotation
+    flip = np.sign(loadings[np.argmax(np.abs(loadings), axis=0), np.arange(rank)])
+    flip[flip == 0] = 1
+    loadings, rotation = loadings * flip, rotation * flip
+
+    def head(layer, kernel_top, bias):
+        kernel = np.zeros(layer.kernel.shape, np.float32)
+        kernel[: kernel_top.shape[0], : kernel_top.shape[1]] = kernel_top
+        layer.set_weights([kernel, bias.astype(np.float32)])
+
+    enc = (scaled @ rotation) / (1.0 + strengths)
+    head(encoder.get_layer("z_mean"), enc, np.pad(-mean @ enc, (0, n_components - rank)))
+    head(
+        encoder.get_layer("z_log_var"),
+        np.zeros((n_features, n_components)),
+        np.pad(-np.log1p(strengths), (0, n_components - rank)),
+    )
+    head(decoder.get_layer("x_mean"), loadings.T, mean)
+    floor = np.exp(np.asarray(vae.log_noise_floor.numpy(), np.float64))
+    excess = np.asarray(noise_variance, np.float64) - floor
+    vae.x_log_var.assign(np.log(np.maximum(excess, 1e-3 * floor)).astype(np.float32))
 
 
 def resident_tensor(array, dtype=np.float32, align=64):
@@ -218,14 +309,27 @@ class EpochRunner:
         self.batch_size = int(batch_size)
         self.variables = list(vae.trainable_variables)
         optimizer.build(self.variables)
-        # Fresh function objects per runner: each fit traces its own graph (new variables),
-        # and TensorFlow would otherwise count those traces against one shared method and
-        # warn about "retracing" after a few fits in one process.
+        # Fresh function objects per runner: each runner traces its own graph (its own
+        # variables), and TensorFlow would otherwise count those traces against one shared
+        # method and warn about "retracing". The signatures leave the row counts open, so
+        # one trace serves every data set of the same width (see TrainerCache).
+        width = vae.encoder.inputs[0].shape[-1]
+        n_components = vae.encoder.outputs[0].shape[-1]
+        rows = tf.TensorSpec((None, width), tf.float32)
         self._epoch = tf.function(
-            functools.partial(EpochRunner._epoch_graph, self), jit_compile=jit_compile
+            functools.partial(EpochRunner._epoch_graph, self),
+            jit_compile=jit_compile,
+            input_signature=[
+                rows,
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((), tf.int32),
+                tf.TensorSpec((), tf.float32),
+            ],
         )
         self._evaluate = tf.function(
-            functools.partial(EpochRunner._evaluate_graph, self), jit_compile=jit_compile
+            functools.partial(EpochRunner._evaluate_graph, self),
+            jit_compile=jit_compile,
+            input_signature=[rows, tf.TensorSpec((None, n_components), tf.float32)],
         )
 
     def _epoch_graph(self, x, order, n_rows, beta):
@@ -279,5 +383,86 @@ class EpochRunner:
 
     def evaluate(self, x, eps):
         """Mean (reconstruction, kl) over ``x`` with the fixed noise ``eps``."""
-        parts = self._evaluate(x, eps).numpy()
+        parts = self._evaluate(x, tf.constant(eps, tf.float32)).numpy()
         return float(parts[0]), float(parts[1])
+
+
+class TrainerCache:
+    """Compiled trainers kept for reuse across fits: tracing (and XLA compilation) of the
+    epoch function costs ~0.8 s per fit here, more than a whole fit on a small table, and a
+    grid search or cross-validation refits the same architecture many times.
+
+    A trainer is a Keras VAE, its optimizer and an :class:`EpochRunner`, owned by the cache
+    and keyed by everything that shapes the traced graph (architecture, input width,
+    likelihood, optimizer, batch size, XLA or not). A fit borrows one, copies its own
+    starting weights, sampling seed state and optimizer state in, trains, and copies them
+    back out; the trainer holds nothing else between fits, so a reused trainer gives
+    bitwise the same fit as a fresh one (tested). At most ``max_size`` idle trainers are
+    kept (least recently used first out); concurrent fits of one key get separate trainers.
+    """
+
+    def __init__(self, max_size=8):
+        import collections
+        import threading
+
+        self.max_size = max_size
+        self._idle = collections.OrderedDict()  # key -> list of idle trainers
+        self._lock = threading.Lock()
+
+    def acquire(self, key, make):
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                trainer = idle.pop()
+                if not idle:
+                    del self._idle[key]
+                return trainer
+        return make()
+
+    def release(self, key, trainer):
+        with self._lock:
+            self._idle.setdefault(key, []).append(trainer)
+            self._idle.move_to_end(key)
+            while sum(len(v) for v in self._idle.values()) > self.max_size:
+                oldest = next(iter(self._idle))
+                self._idle[oldest].pop(0)
+                if not self._idle[oldest]:
+                    del self._idle[oldest]
+
+    def clear(self):
+        with self._lock:
+            self._idle.clear()
+
+
+TRAINERS = TrainerCache()
+
+
+class Trainer:
+    """A VAE with its optimizer and compiled :class:`EpochRunner`, loaded with a fit's state
+    (see :class:`TrainerCache`)."""
+
+    def __init__(self, vae, optimizer_name, batch_size, jit_compile):
+        self.vae = vae
+        self.optimizer = make_optimizer(optimizer_name, 1e-3)
+        self.runner = EpochRunner(vae, self.optimizer, batch_size, jit_compile=jit_compile)
+
+    def load(self, vae, optimizer_state, learning_rate):
+        """Copy ``vae``'s weights and sampling seed state in; the optimizer gets
+        ``optimizer_state`` (a list of arrays from :meth:`optimizer_state`) or a fresh
+        state, and ``learning_rate``."""
+        self.vae.set_weights(vae.get_weights())
+        self.vae.sampling.seed_generator.state.assign(vae.sampling.seed_generator.state)
+        for i, variable in enumerate(self.optimizer.variables):
+            value = np.zeros(variable.shape, variable.dtype) if optimizer_state is None else (
+                optimizer_state[i]
+            )
+            variable.assign(value)
+        self.optimizer.learning_rate = learning_rate
+
+    def store(self, vae):
+        """Copy the trained weights and seed state back into ``vae``."""
+        vae.set_weights(self.vae.get_weights())
+        vae.sampling.seed_generator.state.assign(self.vae.sampling.seed_generator.state)
+
+    def optimizer_state(self):
+        return [np.array(v.numpy()) for v in self.optimizer.variables]

@@ -1,6 +1,13 @@
 """The training schedule around :class:`skvae._model.EpochRunner`: epochs, KL warm-up, early
 stopping on the held-out negative ELBO, and recovery from divergence.
 
+The starting weights are a candidate like any epoch's: with validation rows their held-out
+loss is measured before the first epoch, and if no epoch beats it they are the ones kept (a
+Gaussian VAE starts at the PPCA / FA solution, so training can only improve on it there).
+An epoch has *diverged* when its loss is not finite, its weights are not, or its loss has
+grown by orders of magnitude (``BLOW_UP``) over the best so far: training stops and the
+best finite weights are restored.
+
 Framework-neutral bookkeeping (no scikit-learn): it reports what happened in a
 :class:`TrainingResult` and the caller decides which warnings to raise.
 """
@@ -9,6 +16,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: An epoch whose loss exceeds the best so far by this many times its scale (max(|best|, 1)
+#: nats per row) counts as diverged. A healthy epoch moves the loss by a few percent; with
+#: learning_rate=1e6 the first epoch's loss is ~1e20.
+BLOW_UP = 1e3
 
 
 def beta_at(epoch, beta, kl_warmup):
@@ -24,6 +36,7 @@ class TrainingResult:
     diverged: bool = False
     stopped_early: bool = False
     still_improving: bool = False
+    start_val_loss: float = None
     history: dict = field(default_factory=dict)
 
 
@@ -61,6 +74,9 @@ def train(
     x_val, val_eps : validation rows and fixed noise, or None (no early stopping).
     report : callable(epoch, record, seconds) or None, called after every epoch.
 
+    Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
+    loss (None without validation rows).
+
     The weights are snapshotted before every epoch (a copy of a few MB at most) so that a
     diverging epoch can be undone; with validation data the best epoch's weights are kept
     and restored at the end.
@@ -68,28 +84,39 @@ def train(
     vae = runner.vae
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
     rows = np.arange(int(x.shape[0])) if rows is None else np.asarray(rows)
-    best_loss, best_weights, since_best = np.inf, None, 0
     weights = vae.get_weights()  # the current weights, read once per epoch
+    since_best = 0
+    if x_val is not None:
+        val_recon, val_kl = runner.evaluate(x_val, val_eps)
+        best_loss = val_recon + beta * val_kl
+        best_loss = best_loss if np.isfinite(best_loss) else np.inf
+    else:
+        best_loss = np.inf
+    best_weights = weights
+    result.start_val_loss = best_loss if x_val is not None else None
+    # The blow-up test compares training losses with the best so far, starting from the
+    # held-out loss of the starting weights (the same quantity, nats per row) when known.
+    best_train = best_loss
     for epoch in range(max_epochs):
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = weights
         optimizer_snapshot = [v.numpy() for v in runner.optimizer.variables]
         start = time.perf_counter()
         recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
-        finite = finite and np.isfinite(recon) and np.isfinite(kl)
+        loss = recon + epoch_beta * kl
+        finite = finite and np.isfinite(loss)
         weights = vae.get_weights()
-        if not finite or not all(np.isfinite(w).all() for w in weights):
+        blown = finite and np.isfinite(best_train) and (
+            loss - best_train > BLOW_UP * max(abs(best_train), 1.0)
+        )
+        if blown or not finite or not all(np.isfinite(w).all() for w in weights):
             vae.set_weights(snapshot)
             for variable, value in zip(runner.optimizer.variables, optimizer_snapshot):
                 variable.assign(value)  # moments turned NaN too
             result.diverged = True
             break
-        record = {
-            "loss": recon + epoch_beta * kl,
-            "reconstruction": recon,
-            "kl": kl,
-            "beta": epoch_beta,
-        }
+        best_train = min(best_train, loss)
+        record = {"loss": loss, "reconstruction": recon, "kl": kl, "beta": epoch_beta}
         if x_val is not None:
             val_recon, val_kl = runner.evaluate(x_val, val_eps)
             # Judged with the target beta, so warm-up epochs compare like with like.
@@ -114,8 +141,7 @@ def train(
             break
     if x_val is not None:
         result.still_improving = not result.stopped_early and not result.diverged
-        if best_weights is not None:
-            vae.set_weights(best_weights)
+        vae.set_weights(best_weights)
     else:
         losses = result.history["loss"]
         result.still_improving = (

@@ -25,24 +25,27 @@ def latent_loss(mean, log_var):
     return -0.5 * ops.sum(1.0 + log_var - ops.exp(log_var) - ops.square(mean), axis=-1)
 
 
-def bernoulli_nll(x, logits):
+def _sum(terms, observed):
+    return ops.sum(terms if observed is None else terms * observed, axis=-1)
+
+
+def bernoulli_nll(x, logits, observed=None):
     """Binary cross-entropy from decoder logits, summed over features, per row.
 
     Computed from logits (``max(l, 0) - l*x + log(1 + exp(-|l|))``), which is exact where
     the probability form would clip at 1e-7. ``x`` may be any value in [0, 1].
+    ``observed`` (1 where an entry is observed, 0 where missing; None for all) restricts
+    the sum to the observed entries.
     """
-    return ops.sum(
-        ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits))), axis=-1
-    )
+    return _sum(ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits))), observed)
 
 
-def gaussian_nll(x, mean, log_var):
+def gaussian_nll(x, mean, log_var, observed=None):
     """Negative log-density of ``x`` under ``N(mean, exp(log_var))``, summed, per row.
 
-    ``log_var`` is one value per feature (broadcast over rows) or one per entry.
+    ``log_var`` is one value per feature (broadcast over rows) or one per entry;
+    ``observed`` as in :func:`bernoulli_nll`.
     """
     log_var = ops.clip(log_var, *LOG_VAR_RANGE)
-    return 0.5 * ops.sum(
-        _LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var), axis=-1
-    )
+    return 0.5 * _sum(_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var), observed)
 

@@ -47,6 +47,7 @@ def rounding_bound(stack, x, err=None):
     activation add a few roundings of their results. Returns one bound array per head.
     """
     u = np.finfo(x.dtype).eps / 2
+    err_in = err
     body, heads = stack.layers[: -stack.heads], stack.layers[-stack.heads:]
 
     def layer(h, err, kernel, bias, activation):
@@ -61,6 +62,9 @@ def rounding_bound(stack, x, err=None):
     h, err = x, np.zeros_like(x) if err is None else err
     for kernel, bias, activation in body:
         h, err = layer(h, err, kernel, bias, activation)
+    if stack.skip and body:  # the heads read concat([input, last hidden])
+        h = np.concatenate([x, h], axis=1)
+        err = np.concatenate([np.zeros_like(x) if err_in is None else err_in, err], axis=1)
     return [layer(h, err, k, b, a)[1] for k, b, a in heads]
 
 

@@ -10,12 +10,13 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.decomposition import PCA
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skvae import VAETransformer
 
@@ -48,6 +49,45 @@ def test_digits_pipeline_accuracy_close_to_pca(digits01):
     pca_acc = cross_val_score(make_pipeline(MinMaxScaler(), PCA(8), clf), X, y, cv=3).mean()
     print(f"digits 3-fold accuracy: VAETransformer(8) {vae_acc:.4f}, PCA(8) {pca_acc:.4f}")
     assert vae_acc >= 0.80
+
+
+@pytest.mark.parametrize("loader", [load_wine, load_breast_cancer], ids=["wine", "breast"])
+def test_held_out_log_likelihood_is_at_least_ppca_and_fa(loader):
+    """With its defaults, the Gaussian VAE's held-out log-likelihood is at least that of
+    probabilistic PCA and factor analysis at the same n_components (it starts from the
+    better of the two and keeps training only while the validation rows say it helps)."""
+    X = StandardScaler().fit_transform(loader().data)
+    train, test = X[::2], X[1::2]
+    vae = VAETransformer(2, random_state=0).fit(train).score(test)
+    ppca = PCA(2).fit(train).score(test)
+    fa = FactorAnalysis(2, random_state=0).fit(train).score(test)
+    print(f"{loader.__name__}: VAE {vae:.3f}, PPCA {ppca:.3f}, FA {fa:.3f}")
+    assert vae >= max(ppca, fa) - 1e-5 * abs(max(ppca, fa))  # float32 rounding of a tie
+
+
+def test_default_fit_on_digits_stops_early_without_a_warning():
+    X = load_digits().data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = VAETransformer(8, random_state=0).fit(X)
+    assert est.n_iter_ < est.max_iter
+
+
+def test_constant_features_do_not_change_the_ranking_of_n_components():
+    """A constant feature adds the same log-density to every row whatever n_components is
+    (its variance is fixed, not learned down towards zero), so it cannot decide which latent
+    size scores best."""
+    X = StandardScaler().fit_transform(load_wine().data)
+    padded = np.hstack([X, np.full((len(X), 3), 7.0)])
+    scores = {}
+    for name, data in [("plain", X), ("padded", padded)]:
+        for k in (1, 5):
+            est = VAETransformer(k, hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+            scores[name, k] = est.fit(data[::2]).score(data[1::2])
+    assert (scores["plain", 5] > scores["plain", 1]) == (scores["padded", 5] > scores["padded", 1])
+    shift = -1.5 * np.log(2 * np.pi)  # three features, each log N(7; 7, 1)
+    for k in (1, 5):
+        assert scores["padded", k] - scores["plain", k] == pytest.approx(shift, abs=0.05)
 
 
 def test_grid_search_picks_latent_size_by_likelihood(digits01):
@@ -283,7 +323,7 @@ def test_huge_values_are_refused_with_a_scaling_hint():
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"max_iter": 0}, "max_iter"),
         ({"beta": -1.0}, "beta"),
-        ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes must be a tuple of positive"),
+        ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes must be .auto. or a tuple of positive"),
         ({"hidden_layer_sizes": 16}, "hidden_layer_sizes"),
     ],
 )

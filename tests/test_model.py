@@ -86,3 +86,44 @@ def test_padding_rows_get_no_gradient():
         results.append([w.copy() for w in vae.get_weights()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_reused_trainer_gives_bitwise_the_same_fit_as_a_fresh_one():
+    """Refits borrow the compiled trainer of their architecture from the cache; what they
+    load into it (weights, seed state, optimizer state) is all that decides the result."""
+    import warnings
+
+    from sklearn.datasets import load_wine
+
+    from skvae import VAETransformer
+
+    X = load_wine().data
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _model.TRAINERS.clear()
+        fresh = VAETransformer(2, **params).fit(X)
+        assert sum(len(v) for v in _model.TRAINERS._idle.values()) == 1
+        VAETransformer(2, **{**params, "random_state": 1}).fit(X)  # other state in between
+        reused = VAETransformer(2, **params).fit(X)
+    np.testing.assert_array_equal(reused.transform(X), fresh.transform(X))
+    np.testing.assert_array_equal(reused.score_samples(X), fresh.score_samples(X))
+    assert reused.loss_curve_ == fresh.loss_curve_
+
+
+def test_the_trainer_cache_keeps_at_most_its_size_and_gives_each_fit_its_own():
+    cache = _model.TrainerCache(max_size=2)
+    made = []
+
+    def make():
+        made.append(object())
+        return made[-1]
+
+    a = cache.acquire("k", make)
+    b = cache.acquire("k", make)  # a is in use: a second trainer
+    assert a is not b
+    cache.release("k", a)
+    cache.release("k", b)
+    cache.release("j", cache.acquire("j", make))
+    assert sum(len(v) for v in cache._idle.values()) == 2  # the oldest idle one went
+    assert cache.acquire("j", make) is made[2]

@@ -1,0 +1,705 @@
+"""The shared core of skvae's estimators: parameters, validation, fitting and persistence.
+
+:class:`_BaseVAE` holds everything the three estimators have in common (as sklearn's
+``_BasePCA`` or ``BaseBagging`` do): the parameter table and its constraints, ``fit`` /
+``partial_fit``, the one Keras builder (used by ``fit`` and by unpickling), the encoder /
+decoder / score in NumPy, tags and pickling. Each public estimator adds only its own verbs.
+Keras maths lives in :mod:`skvae._model` / :mod:`skvae._training`, NumPy inference in
+:mod:`skvae._forward`; Keras is imported on the first ``fit`` (or unpickling of a fitted
+estimator), so ``import skvae`` stays fast.
+"""
+
+import inspect
+import logging
+import sys
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skvae import _defaults, _forward
+
+logger = logging.getLogger(__name__)
+
+ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
+OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
+_MAX_ABS_INPUT = 1e15  # squares of larger values overflow float32 during training
+_ARCH_PARAMS = ("n_components", "hidden_layer_sizes", "activation", "likelihood")
+
+#: The keyword-only parameters every skvae estimator takes, in signature order, with their
+#: defaults (the docstrings say why each is what it is). One table: each estimator's
+#: ``__init__`` is made from it by :func:`vae_init`.
+VAE_PARAMS = {
+    "hidden_layer_sizes": "auto",
+    "activation": "selu",
+    "likelihood": "gaussian",
+    "beta": 1.0,
+    "kl_warmup": 30,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "batch_size": "auto",
+    "max_iter": 500,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 20,
+    "tol": 1e-4,
+    "n_importance_samples": 16,
+    "warm_start": False,
+    "verbose": 0,
+    "random_state": None,
+}
+
+#: numpydoc text of the shared parameters, for the estimators' docstrings.
+VAE_PARAMS_DOC = """\
+    hidden_layer_sizes : "auto" or tuple of int, default="auto"
+        Widths of the encoder's hidden Dense layers; the decoder mirrors them. The heads of
+        both also read their input directly (a linear path), so a Gaussian VAE contains
+        probabilistic PCA and factor analysis. "auto" sizes two layers to the data: the
+        first about twice the feature count (a power of two in [32, 256], at most a quarter
+        of the rows), the second half as wide: (32, 16) for a 9-feature table, (128, 64) for
+        digits, (256, 128) for Fashion-MNIST's 784 pixels. ``()`` gives a linear VAE.
+    activation : {"relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish"}, \
+            default="selu"
+        Activation of the hidden layers. selu (self-normalising, the classic Keras VAE
+        recipe's choice) gave the best digits pipeline accuracy with the Gaussian likelihood
+        of those tried (relu 0.77, elu 0.86, selu 0.86, tanh 0.85).
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        Reconstruction likelihood ``p(x | z)``. "gaussian": real-valued data; features are
+        standardized inside (``mean_``, ``scale_``) and each gets a learned variance with a
+        floor (``noise_variance_``), so the score is a log-density of the original rows,
+        comparable with ``PCA.score`` and ``FactorAnalysis.score``; training starts from the
+        better of probabilistic PCA and factor analysis on the validation rows
+        (``linear_start_``). "bernoulli": data in [0, 1] such as pixel intensities; the
+        decoder outputs probabilities.
+    beta : float, default=1.0
+        Weight of the latent (KL) loss; 1 is the ELBO, below 1 favours reconstruction
+        (β-VAE).
+    kl_warmup : int, default=0
+        Epochs over which β ramps linearly up to ``beta``; a known cure for posterior
+        collapse (latent components that carry nothing). 0 disables it.
+    optimizer : {"adam", "nadam", "rmsprop", "sgd"}, default="adam"
+        Keras optimizer. With ``warm_start``, changing it or ``learning_rate`` starts a
+        fresh optimizer on the kept weights.
+    learning_rate : float, default=1e-3
+        Learning rate of the optimizer.
+    batch_size : "auto" or int, default="auto"
+        Rows per gradient step; capped at the number of training rows. "auto": a sixteenth
+        of the training rows, between 16 and 128, so that small tables get enough steps per
+        epoch for early stopping to judge.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training rows).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when the held-out negative ELBO
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best epoch's weights
+        (or the starting weights, if no epoch beat them) are kept. On by default so that
+        ``max_iter`` is a cap rather than a guess.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping, in (0, 1).
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum improvement of the held-out loss (nats per row; the Gaussian VAE works on
+        standardized features, so this means the same whatever the data's units).
+    n_importance_samples : int, default=16
+        Samples per row in ``score_samples`` (the IWAE bound; 1 gives the ELBO). More is
+        tighter and slower (cost grows linearly).
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and optimizer state.
+    verbose : int, default=0
+        0: silent. 1: one line per epoch (losses, validation loss, time).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, sampling noise, shuffling, the validation split and
+        the noise of ``score_samples``. An int gives bitwise-identical fits."""
+
+#: numpydoc text of the shared fitted attributes.
+VAE_ATTRIBUTES_DOC = """\
+    encoder_ : keras.Model
+        x -> [mean, log_var]; for the Gaussian likelihood it reads standardized rows,
+        ``(x - mean_) / scale_``.
+    decoder_ : keras.Model
+        z -> decoder mean (probabilities for Bernoulli; standardized values for Gaussian).
+    mean_, scale_ : ndarray of shape (n_features_in_,) or None
+        Per-feature standardization of the Gaussian likelihood (a constant feature gets
+        scale 1, as in StandardScaler); None for Bernoulli.
+    noise_variance_ : ndarray of shape (n_features_in_,) or None
+        Learned per-feature variance of the Gaussian likelihood, in the data's units (None
+        for Bernoulli).
+    linear_start_ : {"ppca", "fa"} or None
+        The linear model the Gaussian VAE started from (None for Bernoulli, or when the data
+        has a single feature or row).
+    hidden_layer_sizes_ : tuple of int
+        The hidden layer widths used ("auto" resolved).
+    batch_size_ : int
+        The batch size used ("auto" resolved, capped at the training rows).
+    kl_per_component_ : ndarray of shape (n_components,)
+        KL divergence of each latent component, averaged over the training rows: components
+        near 0 are unused (collapsed).
+    loss_curve_ : list of float
+        Training loss (reconstruction NLL + β·KL, nats per row) per epoch.
+    validation_scores_ : list of float
+        Held-out ELBO (with the target β; higher is better) per epoch, with early stopping.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_`` and of the starting weights' held-out ELBO; its
+        weights are the ones kept.
+    history_ : dict of lists
+        Per epoch: "loss", "reconstruction", "kl", "beta", "val_loss",
+        "val_reconstruction", "val_kl" (NaN where not measured).
+    n_iter_ : int
+        Epochs run by the last ``fit`` (or the total of ``partial_fit`` calls).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has feature names that are all strings."""
+
+
+def vae_init(n_components=2, **own):
+    """An ``__init__`` that only stores its arguments: ``n_components`` (positional), then
+    the shared :data:`VAE_PARAMS` and the estimator's ``own`` keyword-only parameters.
+
+    Its ``__signature__`` lists every parameter, which is what ``get_params``, ``clone``
+    and ``GridSearchCV`` read.
+    """
+    kinds = inspect.Parameter
+    signature = inspect.Signature(
+        [
+            kinds("self", kinds.POSITIONAL_OR_KEYWORD),
+            kinds("n_components", kinds.POSITIONAL_OR_KEYWORD, default=n_components),
+            *(kinds(n, kinds.KEYWORD_ONLY, default=d) for n, d in {**VAE_PARAMS, **own}.items()),
+        ]
+    )
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
+def _core():
+    """The Keras side, imported on first use (TensorFlow takes seconds to import)."""
+    from skvae import _model, _training
+
+    return _model, _training
+
+
+def _check_hidden_layer_sizes(sizes):
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be 'auto' or a tuple of positive ints, e.g. (256, 128), "
+            f"or () for no hidden layer; got {sizes if sizes is not None else 'a non-sequence'}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def build_vae(n_features, arch, beta, seeds, noise_floor):
+    """The one builder of the Keras VAE, used by ``fit`` and by unpickling alike."""
+    _model, _ = _core()
+    hidden = arch["hidden_layer_sizes"]
+    encoder = _model.build_encoder(
+        n_features, hidden, arch["n_components"], arch["activation"], seeds,
+        missing_indicator=arch.get("missing_indicator", False),
+    )
+    decoder = _model.build_decoder(
+        arch["n_components"], hidden, n_features, arch["activation"], arch["likelihood"], seeds
+    )
+    return _model.VAE(
+        encoder, decoder, arch["likelihood"], beta, seed=next(seeds), noise_floor=noise_floor
+    )
+
+
+class _BaseVAE(BaseEstimator):
+    """Fitting, validation, inference and persistence shared by skvae's estimators."""
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the VAE to X (y is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : object
+        """
+        reuse = self.warm_start and hasattr(self, "_vae")
+        X = self._validate_training_data(X, reset=not reuse)
+        rng = check_random_state(self.random_state)
+        if not reuse:
+            self._build(X, rng)
+            self._epochs_seen = 0
+        elif self._optimizer_settings != (self.optimizer, self.learning_rate):
+            self._optimizer_state = None  # a fresh optimizer on the kept weights
+            self._optimizer_settings = (self.optimizer, self.learning_rate)
+        x, X_model, _ = self._to_model(X)
+        train_rows, val_rows = self._split(X, rng)
+        if not reuse:
+            self._start(x, train_rows, val_rows)
+        result = self._train(X_model, train_rows, val_rows, rng, max_epochs=self.max_iter)
+        self.n_iter_ = result.n_epochs
+        self._finish(result, X, history_reset=True)
+        if result.still_improving:
+            warnings.warn(
+                f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs while the "
+                f"{'validation' if val_rows is not None else 'training'} loss was still "
+                "improving; raise max_iter for a better fit.",
+                ConvergenceWarning,
+            )
+        self._after_fit(X)
+        return self
+
+    def _after_fit(self, X):
+        """Hook for an estimator's own fitted attributes (e.g. an outlier threshold)."""
+
+    def partial_fit(self, X, y=None):
+        """One epoch over X, keeping weights and optimizer state between calls.
+
+        For data that arrives in chunks or does not fit in memory at once. No early
+        stopping (there is no fixed validation set); ``kl_warmup`` counts calls. The first
+        call fixes the Gaussian likelihood's standardization and linear start from its chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "_vae")
+        if first:
+            self._validate_params()
+        X = self._validate_training_data(X, reset=first)
+        if first:
+            self._partial_rng = check_random_state(self.random_state)
+            self._build(X, self._partial_rng)
+        elif not hasattr(self, "_partial_rng"):  # continuing after fit()
+            self._partial_rng = check_random_state(self.random_state)
+        x, X_model, _ = self._to_model(X)
+        if first:
+            self._start(x, None, None)
+            self._epochs_seen = 0
+            self.n_iter_ = 0
+        result = self._train(X_model, None, None, self._partial_rng, max_epochs=1)
+        self.n_iter_ += result.n_epochs
+        self._finish(result, X, history_reset=first)
+        self._keep_optimizer_state = True
+        self._after_fit(X)
+        return self
+
+    def _validate_training_data(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=1,
+            ensure_all_finite="allow-nan",
+        )
+        self._check_values(X, "X")
+        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.size else []
+        if len(empty):
+            raise ValueError(
+                f"X has no observed value in column(s) {empty.tolist()[:10]}: there is "
+                "nothing to learn about them. Drop them, or use VAEImputer, whose "
+                "keep_empty_features says what becomes of them."
+            )
+        if not reset and hasattr(self, "_arch") and np.isnan(X).any() and not self._arch.get(
+            "missing_indicator"
+        ):
+            raise ValueError(
+                "X has missing values (NaN), but this network was built on data without "
+                "any, so its encoder has no missing-value input to train. Refit from "
+                "scratch (warm_start=False, or a first partial_fit chunk with NaN)."
+            )
+        if not reset and hasattr(self, "_arch_params") and any(
+            self._arch_params[name] != getattr(self, name) for name in _ARCH_PARAMS
+        ):
+            changed = [n for n in _ARCH_PARAMS if self._arch_params[n] != getattr(self, n)]
+            raise ValueError(
+                f"warm_start / partial_fit continue the fitted network, but {changed} "
+                "changed since it was built. Set warm_start=False (or use a fresh "
+                "estimator) to fit a new one."
+            )
+        return X
+
+    def _check_values(self, X, name, hint="MinMaxScaler", likelihood=None):
+        if not X.size or np.isnan(X).all():
+            return
+        if (likelihood or self.likelihood) == "bernoulli":
+            low, high = np.nanmin(X), np.nanmax(X)
+            if low < 0 or high > 1:
+                raise ValueError(
+                    f"likelihood='bernoulli' needs {name} in [0, 1]; got min={low:.4g}, "
+                    f"max={high:.4g}. Scale with {hint} or use likelihood='gaussian'."
+                )
+        else:
+            biggest = np.nanmax(np.abs(X))
+            if biggest > _MAX_ABS_INPUT:
+                raise ValueError(
+                    f"{name} has values as large as {biggest:.3g} in magnitude; the network "
+                    f"computes in float32, where squares above ~1e38 overflow. Scale {name} "
+                    "first, e.g. with StandardScaler."
+                )
+
+    def _build(self, X, rng):
+        n_samples, n_features = X.shape
+        self._arch_params = {name: getattr(self, name) for name in _ARCH_PARAMS}
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, str):
+            hidden = _defaults.hidden_layer_sizes(n_samples, n_features)
+        self._arch = {
+            **self._arch_params,
+            "hidden_layer_sizes": _check_hidden_layer_sizes(hidden),
+            "missing_indicator": bool(np.isnan(X).any()),
+        }
+        self.hidden_layer_sizes_ = self._arch["hidden_layer_sizes"]
+        self._standardizer, self._noise_floor = None, _defaults.NOISE_FLOOR
+        if self.likelihood == "gaussian":
+            mean = np.nanmean(X, axis=0, dtype=np.float64)
+            scale = np.nanstd(X, axis=0, dtype=np.float64)
+            constant = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)
+            scale[constant] = 1.0
+            self._standardizer = _forward.Standardizer(mean, scale)
+            self._noise_floor = np.where(constant, _defaults.CONSTANT_FEATURE_VARIANCE,
+                                         _defaults.NOISE_FLOOR)
+        seeds = iter(rng.randint(0, 2**31 - 1, size=64).tolist())
+        self._vae = build_vae(n_features, self._arch, self.beta, seeds, self._noise_floor)
+        self._score_seed = next(seeds)
+        self._val_seed = next(seeds)
+        self._init_seed = next(seeds)
+        self._optimizer_state = None
+        self._optimizer_settings = (self.optimizer, self.learning_rate)
+        self._keep_optimizer_state = self.warm_start
+
+    def _to_model(self, X):
+        """``(x, encoder_input, observed)``: X on the scale the network works on
+        (standardized for the Gaussian likelihood) with missing cells set to 0, what the
+        encoder reads (``[x, missing]`` for a network fitted with missing values, else x),
+        and the observed-cell mask (None when nothing is missing: the NaN-free path is the
+        same code as before missing values were supported).
+        """
+        x = X if self._standardizer is None else self._standardizer.forward(X)
+        missing = np.isnan(x)
+        any_missing = missing.any()
+        if any_missing:
+            x = np.where(missing, 0, x).astype(x.dtype, copy=False)
+        encoder_input = x
+        if self._arch["missing_indicator"]:
+            encoder_input = np.concatenate([x, missing.astype(x.dtype)], axis=1)
+        return x, encoder_input, ~missing if any_missing else None
+
+    def _start(self, X_model, train_rows, val_rows):
+        """Gaussian likelihood: start from the better of PPCA and FA (see skvae._init),
+        fitted to the standardized rows with missing cells at 0 (the feature's mean)."""
+        self.linear_start_ = None
+        if self._arch["likelihood"] != "gaussian":
+            return
+        from skvae import _init
+
+        _model, _ = _core()
+        x_train = X_model if train_rows is None else X_model[train_rows]
+        x_val = None if val_rows is None else X_model[val_rows]
+        start = _init.linear_start(
+            x_train, x_val, self.n_components, self._noise_floor, self._init_seed
+        )
+        if start is not None:
+            loadings, noise_variance, mean, self.linear_start_ = start
+            _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
+
+    def _split(self, X, rng):
+        """(train row indices, validation row indices), or (None, None) without early
+        stopping."""
+        if not self.early_stopping:
+            return None, None
+        n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n < 2 or n_val >= n:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction}"
+                f" of the rows, which leaves no training rows for n_samples = {n}. Pass "
+                "more rows, a smaller validation_fraction, or early_stopping=False."
+            )
+        order = rng.permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _train(self, X_model, train_rows, val_rows, rng, max_epochs):
+        import tensorflow as tf
+
+        _model, _training = _core()
+        # One float32 copy of the data, resident for the whole fit; the split indexes into it.
+        x = _model.resident_tensor(X_model)
+        n_train = X_model.shape[0] if train_rows is None else len(train_rows)
+        batch_size = self.batch_size
+        if isinstance(batch_size, str):
+            batch_size = _defaults.batch_size(n_train)
+        self.batch_size_ = batch_size = min(batch_size, n_train)
+        jit = n_train * X_model.shape[1] >= _model.EpochRunner.JIT_MIN_VALUES
+        x_val = val_eps = None
+        if val_rows is not None:
+            x_val = tf.convert_to_tensor(np.asarray(X_model[val_rows], dtype=np.float32))
+            val_eps = np.random.RandomState(self._val_seed).standard_normal(
+                (len(val_rows), self.n_components)
+            ).astype(np.float32)
+        # The compiled trainer is borrowed from a cache keyed by what shapes its graph, so
+        # refits of one architecture (grid search, cross-validation) compile once.
+        key = (
+            tuple(sorted((k, str(v)) for k, v in self._arch.items())),
+            X_model.shape[1], self.optimizer, batch_size, jit,
+        )
+        trainer = _model.TRAINERS.acquire(
+            key,
+            lambda: _model.Trainer(
+                build_vae(self.n_features_in_, self._arch, self.beta, iter(range(64)),
+                          self._noise_floor),
+                self.optimizer, batch_size, jit,
+            ),
+        )
+        try:
+            trainer.load(self._vae, self._optimizer_state, self.learning_rate)
+            trainer.vae.beta = float(self.beta)
+            result = _training.train(
+                trainer.runner,
+                x,
+                rng,
+                rows=train_rows,
+                max_epochs=max_epochs,
+                beta=self.beta,
+                kl_warmup=self.kl_warmup,
+                first_epoch=self._epochs_seen,
+                x_val=x_val,
+                val_eps=val_eps,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                report=self._report if self.verbose else None,
+            )
+            trainer.store(self._vae)
+            self._optimizer_state = trainer.optimizer_state()
+        finally:
+            _model.TRAINERS.release(key, trainer)
+        self._epochs_seen += result.n_epochs
+        if result.diverged:
+            warnings.warn(
+                f"{type(self).__name__}'s loss diverged (became non-finite or grew by orders "
+                f"of magnitude) at epoch {self._epochs_seen + 1} (learning_rate="
+                f"{self.learning_rate}); training stopped and the best finite weights were "
+                "restored. Lower learning_rate or scale X.",
+                ConvergenceWarning,
+            )
+        return result
+
+    def _report(self, epoch, record, seconds):
+        parts = [
+            f"Epoch {epoch + 1}/{self._epochs_seen + self.max_iter}",
+            f"{seconds:.2f}s",
+            f"loss: {record['loss']:.4f}",
+            f"reconstruction: {record['reconstruction']:.4f}",
+            f"kl: {record['kl']:.4f}",
+        ]
+        if "val_loss" in record:
+            parts.append(f"val_loss: {record['val_loss']:.4f}")
+        _progress(" - ".join(parts))
+
+    def _finish(self, result, X, history_reset):
+        """Fitted attributes from the trained Keras models."""
+        self.encoder_ = self._vae.encoder
+        self.decoder_ = self._vae.decoder
+        self._sync_inference()
+        if history_reset or not hasattr(self, "history_"):
+            self.history_ = {key: [] for key in result.history}
+        for key, values in result.history.items():
+            self.history_[key].extend(float(v) for v in values)
+        self.loss_curve_ = list(self.history_["loss"])
+        val = [-v for v in self.history_["val_loss"] if np.isfinite(v)]
+        self.validation_scores_ = val if val else None
+        start = result.start_val_loss
+        candidates = val + ([-start] if start is not None and np.isfinite(start) else [])
+        self.best_validation_score_ = max(candidates) if candidates else None
+        mean, log_var = self._encode(X)
+        (decoded,) = self._decoder_stack(mean[:1000])
+        if not (np.isfinite(mean).all() and np.isfinite(log_var).all()
+                and np.isfinite(decoded).all()):
+            del self._vae  # not fitted: no estimator whose outputs are not finite
+            raise ValueError(
+                f"{type(self).__name__} could not be fitted: even the best weights give "
+                f"non-finite outputs (learning_rate={self.learning_rate}). Lower "
+                "learning_rate, or scale X (e.g. StandardScaler or MinMaxScaler)."
+            )
+        self.kl_per_component_ = _forward.kl_per_component(mean, log_var).astype(np.float64)
+        self._dtype = X.dtype
+
+    def _sync_inference(self):
+        self._encoder_stack = _forward.DenseStack.from_keras(self._vae.encoder)
+        self._decoder_stack = _forward.DenseStack.from_keras(self._vae.decoder)
+        self._decoder_logits = self._decoder_stack.logits()
+        if self._arch["likelihood"] == "gaussian":
+            x_log_var = np.asarray(self._vae.noise_log_var().numpy(), dtype=np.float64)
+            self._x_log_var = x_log_var
+            scale = self._standardizer.scale
+            self.mean_, self.scale_ = self._standardizer.mean, scale
+            self.noise_variance_ = np.exp(np.clip(x_log_var, *_forward.LOG_VAR_RANGE)) * scale**2
+        else:
+            self._x_log_var = None
+            self.mean_ = self.scale_ = self.noise_variance_ = None
+
+    # ---------------------------------------------------------------- inference
+
+    def _encode(self, X):
+        """[mean, log_var] of q(z | x) for validated rows X. A row with no observed cell
+        gets the prior, N(0, I): with nothing observed, the posterior is the prior."""
+        _, encoder_input, observed = self._to_model(X)
+        mean, log_var = self._encoder_stack(encoder_input)
+        return _forward.prior_where_nothing_observed(mean, log_var, observed)
+
+    def _decode(self, Z):
+        """The decoder mean for latent codes Z, in the data's units."""
+        (out,) = self._decoder_stack(Z)
+        return out if self._standardizer is None else self._standardizer.inverse(out)
+
+    def _check_input(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+
+    def _score_samples(self, X):
+        """Importance-weighted log p(x) per validated row, in the data's units."""
+        if self._arch["likelihood"] == "bernoulli":
+            # log-probabilities are undefined outside [0, 1]; transform needs no such check.
+            self._check_values(X, "X", "MinMaxScaler(clip=True)", likelihood="bernoulli")
+        else:
+            self._check_values(X, "X", likelihood="gaussian")
+        return self._importance_sampling(X)[0]
+
+    def _importance_sampling(self, X, fill=None, rng=None):
+        """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
+        :func:`skvae._forward.importance_sampling`. An all-missing row scores 0 (the
+        probability of observing nothing is 1)."""
+        eps = np.random.RandomState(self._score_seed).standard_normal(
+            (self.n_importance_samples, self._arch["n_components"])
+        )
+        x, encoder_input, observed = self._to_model(X)
+        scores, filled = _forward.importance_sampling(
+            x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps, self._x_log_var,
+            encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
+        )
+        if self._standardizer is not None:
+            log_scale = np.log(self._standardizer.scale)
+            if observed is None:
+                scores -= scores.dtype.type(self._standardizer.log_scale)
+            else:
+                scores -= (observed @ log_scale).astype(scores.dtype)
+            if filled is not None:
+                filled = self._standardizer.inverse(filled)
+        return scores, filled
+
+    def _feature_log_likelihood(self, X):
+        """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""
+        x, encoder_input, observed = self._to_model(X)
+        mean, log_var = self._encoder_stack(encoder_input)
+        mean, _ = _forward.prior_where_nothing_observed(mean, log_var, observed)
+        (decoded,) = self._decoder_logits(mean)
+        terms = _forward.entry_log_likelihood(
+            x, decoded, self._arch["likelihood"], self._x_log_var
+        )
+        if self._standardizer is not None:
+            terms -= np.log(self._standardizer.scale).astype(terms.dtype)
+        return terms if observed is None else np.where(observed, terms, 0)
+
+    def _impute(self, X, sample_posterior=False, random_state=None):
+        """X with each NaN replaced by its conditional mean given the row's observed cells
+        (or a draw from the conditional distribution), estimated by importance sampling."""
+        rng = check_random_state(random_state) if sample_posterior else None
+        _, filled = self._importance_sampling(
+            X, fill="draw" if sample_posterior else "mean", rng=rng
+        )
+        return np.where(np.isnan(X), filled, X).astype(X.dtype, copy=False)
+
+    # ------------------------------------------------------------- sklearn glue
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_vae")
+
+    # -------------------------------------------------------------- persistence
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        keras_objects = ("_vae", "encoder_", "decoder_", "_optimizer_state")
+        state = {k: v for k, v in state.items() if k not in keras_objects}
+        for derived in ("_encoder_stack", "_decoder_stack", "_decoder_logits"):
+            state.pop(derived, None)
+        if hasattr(self, "_vae"):
+            saved = {
+                "weights": self._vae.get_weights(),
+                "sampling_state": self._vae.sampling.seed_generator.state.numpy(),
+            }
+            if self._keep_optimizer_state and self._optimizer_state is not None:
+                saved["optimizer"] = self._optimizer_state
+            state["_keras_state"] = saved
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_keras_state", None)
+        super().__setstate__(state)
+        if saved is None:
+            return
+        # Initial values are overwritten by the saved weights.
+        self._vae = build_vae(
+            self.n_features_in_, self._arch, self.beta, iter(range(64)), self._noise_floor
+        )
+        self._vae.set_weights(saved["weights"])
+        self._vae.sampling.seed_generator.state.assign(saved["sampling_state"])
+        self._optimizer_state = saved.get("optimizer")
+        self.encoder_ = self._vae.encoder
+        self.decoder_ = self._vae.decoder
+        self._sync_inference()
+
+
+def _progress(line):
+    """The one place the library writes progress (verbose >= 1): a line on stdout."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,85 @@
+"""The linear starting point of a Gaussian VAE: probabilistic PCA or factor analysis.
+
+A Gaussian VAE whose encoder and decoder are linear has probabilistic PCA as its optimum
+(Lucas et al. 2019), and with a per-feature noise variance it can represent factor analysis
+exactly (see :func:`skvae._model.set_linear_solution`). Starting training there means the
+VAE starts at the linear model's likelihood and early stopping (which also weighs the
+starting point) can only keep something at least as good on the held-out rows. Both linear
+models are fitted with scikit-learn on (at most ``MAX_ROWS`` of) the training rows, the one
+with the higher log-likelihood on the validation rows (training rows without early stopping)
+is chosen, and it is refitted on the training and validation rows together: on small tables
+the tenth held out for early stopping matters (wine, 89 rows, k = 2: FA fitted on 80 rows
+scored -16.48 nats per held-out row, on all 89 -16.34).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.decomposition import PCA, FactorAnalysis
+from sklearn.exceptions import ConvergenceWarning
+
+#: Rows used to fit the linear start. PCA is cheap, but sklearn's FactorAnalysis runs a
+#: randomized SVD per iteration: 5,000 x 784 takes ~2 s here, 55,000 x 784 ten times that.
+#: The start need not be exact, training refines it.
+MAX_ROWS = 5000
+
+
+def linear_start(x_train, x_val, n_components, noise_floor, random_state):
+    """``(loadings (d, r), noise_variance (d,), mean (d,), name)`` of the better of PPCA and
+    FA, or None when there is no linear structure to start from (one feature or one row).
+
+    ``x_train`` / ``x_val`` are standardized float arrays (``x_val`` may be None);
+    ``noise_floor`` is the per-feature variance floor.
+    """
+    rng = np.random.RandomState(random_state)
+    x_train = _subsample(np.asarray(x_train, np.float64), rng)
+    n, d = x_train.shape
+    rank = min(n_components, d - 1, n - 1)
+    if rank < 1:
+        return None
+    fa_seed = rng.randint(2**31 - 1)
+    held_out = x_val is not None and len(x_val) > 0
+    judge = np.asarray(x_val, np.float64) if held_out else x_train
+    best = None
+    for name in ("ppca", "fa"):
+        params = _fit(name, x_train, rank, noise_floor, fa_seed)
+        score = _log_likelihood(judge, *params)
+        if np.isfinite(score) and (best is None or score > best[0]):
+            best = (score, name)
+    if best is None:
+        return None
+    if held_out:
+        rows = _subsample(np.concatenate([x_train, judge]), rng)
+        return (*_fit(best[1], rows, min(rank, len(rows) - 1), noise_floor, fa_seed), best[1])
+    return (*_fit(best[1], x_train, rank, noise_floor, fa_seed), best[1])
+
+
+def _subsample(x, rng):
+    if len(x) > MAX_ROWS:
+        return x[np.sort(rng.choice(len(x), MAX_ROWS, replace=False))]
+    return x
+
+
+def _fit(name, x, rank, noise_floor, seed):
+    """(loadings, noise_variance, mean) of PPCA or FA fitted to x."""
+    if name == "ppca":
+        pca = PCA(rank, svd_solver="full").fit(x)
+        strength = np.maximum(pca.explained_variance_ - pca.noise_variance_, 0)
+        loadings = pca.components_.T * np.sqrt(strength)
+        return loadings, np.maximum(pca.noise_variance_, noise_floor), pca.mean_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fa = FactorAnalysis(rank, max_iter=200, random_state=seed).fit(x)
+    return fa.components_.T, np.maximum(fa.noise_variance_, noise_floor), fa.mean_
+
+
+def _log_likelihood(x, loadings, noise_variance, mean):
+    """Mean log-density of the rows of x under N(mean, W W' + diag(noise_variance))."""
+    cov = loadings @ loadings.T + np.diag(noise_variance)
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        return -np.inf
+    centred = x - mean
+    solved = np.linalg.solve(cov, centred.T)
+    quad = np.einsum("ij,ji->i", centred, solved)
+    return float(np.mean(-0.5 * (x.shape[1] * np.log(2 * np.pi) + logdet + quad)))

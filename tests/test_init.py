@@ -1,0 +1,65 @@
+"""skvae._init and _model.set_linear_solution: the Gaussian VAE's linear starting point."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_wine
+from sklearn.decomposition import PCA, FactorAnalysis
+from sklearn.preprocessing import StandardScaler
+
+from skvae import _forward, _init, _model
+
+
+def _wine():
+    X = StandardScaler().fit_transform(load_wine().data)
+    return X[::2], X[1::2]
+
+
+def _vae(n_features, n_components, hidden):
+    seeds = iter(range(30))
+    encoder = _model.build_encoder(n_features, hidden, n_components, "selu", seeds)
+    decoder = _model.build_decoder(n_components, hidden, n_features, "selu", "gaussian", seeds)
+    return _model.VAE(encoder, decoder, "gaussian", seed=0, noise_floor=1e-8)
+
+
+def _iwae(vae, X, k=8):
+    enc = _forward.DenseStack.from_keras(vae.encoder)
+    dec = _forward.DenseStack.from_keras(vae.decoder)
+    eps = np.random.RandomState(0).standard_normal((k, vae.encoder.outputs[0].shape[-1]))
+    log_var = np.asarray(vae.noise_log_var(), np.float64)
+    return _forward.importance_log_likelihood(X, enc, dec, "gaussian", eps, log_var)
+
+
+@pytest.mark.parametrize("hidden", [(), (16, 8)])
+@pytest.mark.parametrize("kind", ["ppca", "fa"])
+def test_the_vae_starts_at_the_linear_models_likelihood(kind, hidden):
+    """Set to a PPCA or FA solution, the VAE's posterior is exact, so its importance-weighted
+    log-likelihood equals the linear model's (to float32 rounding), row by row; the
+    non-linear paths, zeroed at their heads, change nothing."""
+    train, test = _wine()
+    if kind == "ppca":
+        model = PCA(3).fit(train)
+        loadings = model.components_.T * np.sqrt(model.explained_variance_ - model.noise_variance_)
+        noise = np.full(13, model.noise_variance_)
+    else:
+        model = FactorAnalysis(3, random_state=0).fit(train)
+        loadings, noise = model.components_.T, model.noise_variance_
+    vae = _vae(13, 4, hidden)  # one latent component more than the linear model: unused
+    _model.set_linear_solution(vae, loadings, noise, model.mean_)
+    np.testing.assert_allclose(_iwae(vae, test), model.score_samples(test), rtol=2e-5)
+
+
+def test_linear_start_picks_the_better_model_on_the_validation_rows():
+    train, test = _wine()
+    loadings, noise, mean, name = _init.linear_start(train, test, 3, np.full(13, 1e-8), 0)
+    scores = {
+        "ppca": PCA(3).fit(train).score(test),
+        "fa": FactorAnalysis(3, max_iter=200, random_state=0).fit(train).score(test),
+    }
+    assert name == max(scores, key=scores.get)
+    assert loadings.shape == (13, 3) and noise.shape == (13,) and mean.shape == (13,)
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (40, 1)])
+def test_no_linear_start_without_rows_or_features_to_spare(shape):
+    x = np.random.RandomState(0).normal(size=shape)
+    assert _init.linear_start(x, None, 2, np.full(shape[1], 1e-8), 0) is None
