@@ -79,9 +79,12 @@ VAE_PARAMS_DOC = """\
     beta : float, default=1.0
         Weight of the latent (KL) loss; 1 is the ELBO, below 1 favours reconstruction
         (β-VAE).
-    kl_warmup : int, default=0
+    kl_warmup : int, default=30
         Epochs over which β ramps linearly up to ``beta``; a known cure for posterior
-        collapse (latent components that carry nothing). 0 disables it.
+        collapse (latent components that carry nothing). 0 disables it. With the default,
+        the VAE leaves its linear start: on ``make_s_curve`` a 2-D code predicts the curve's
+        coordinate with R² 0.85 (0 warm-up: 0.54; PCA: 0.33), and digits' pipeline accuracy
+        rose from 0.855 to 0.895 at k = 8 (``benchmarks/bench_tables.py``).
     optimizer : {"adam", "nadam", "rmsprop", "sgd"}, default="adam"
         Keras optimizer. With ``warm_start``, changing it or ``learning_rate`` starts a
         fresh optimizer on the kept weights.
@@ -91,8 +94,9 @@ VAE_PARAMS_DOC = """\
         Rows per gradient step; capped at the number of training rows. "auto": a sixteenth
         of the training rows, between 16 and 128, so that small tables get enough steps per
         epoch for early stopping to judge.
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training rows).
+    max_iter : int, default=500
+        Maximum number of epochs (passes over the training rows): a cap, not a budget
+        (early stopping ends default fits on sklearn's tables after 50 to 280 epochs).
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when the held-out negative ELBO
         has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best epoch's weights
@@ -100,8 +104,10 @@ VAE_PARAMS_DOC = """\
         ``max_iter`` is a cap rather than a guess.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping, in (0, 1).
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int, default=20
+        Epochs without improvement before stopping (not counted during ``kl_warmup``). 20
+        rather than 10: with 10, fits on small tables stopped on validation noise before the
+        non-linear paths had learned anything.
     tol : float, default=1e-4
         Minimum improvement of the held-out loss (nats per row; the Gaussian VAE works on
         standardized features, so this means the same whatever the data's units).
@@ -123,10 +129,10 @@ VAE_ATTRIBUTES_DOC = """\
         ``(x - mean_) / scale_``.
     decoder_ : keras.Model
         z -> decoder mean (probabilities for Bernoulli; standardized values for Gaussian).
-    mean_, scale_ : ndarray of shape (n_features_in_,) or None
+    mean_, scale_ : ndarray of shape (n_features,) or None
         Per-feature standardization of the Gaussian likelihood (a constant feature gets
         scale 1, as in StandardScaler); None for Bernoulli.
-    noise_variance_ : ndarray of shape (n_features_in_,) or None
+    noise_variance_ : ndarray of shape (n_features,) or None
         Learned per-feature variance of the Gaussian likelihood, in the data's units (None
         for Bernoulli).
     linear_start_ : {"ppca", "fa"} or None

@@ -64,6 +64,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     ----------
     Mattei, P.-A. & Frellsen, J. (2019). MIWAE: Deep Generative Modelling and Imputation of
     Incomplete Data Sets. ICML.
+
     Nazabal, A., Olmos, P. M., Ghahramani, Z. & Valera, I. (2020). Handling incomplete
     heterogeneous data using VAEs. Pattern Recognition.
 

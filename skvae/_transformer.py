@@ -45,7 +45,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
     References
     ----------
     Kingma, D. P. & Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
+
     Burda, Y., Grosse, R. & Salakhutdinov, R. (2016). Importance Weighted Autoencoders. ICLR.
+
     Lucas, J., Tucker, G., Grosse, R. & Norouzi, M. (2019). Don't Blame the ELBO! A Linear VAE
     Perspective on Posterior Collapse. NeurIPS.
 
@@ -102,7 +104,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -133,7 +135,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
@@ -148,7 +150,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
         Uses ``n_importance_samples`` draws from q(z | x) (the IWAE bound, a lower bound of
         log p(x) that tightens as the count grows). The noise is fixed at fit time and shared
         by every row, so a row's score does not depend on the batch or order it comes in (up
-        to float rounding: bitwise for the same batch, see :mod:`skvae._forward`).
+        to float rounding: bitwise for the same batch, within BLAS rounding across batchings).
         For the Gaussian likelihood it is a log-density of the original rows (nats), to
         compare with ``PCA.score_samples``; for Bernoulli a log-probability of the [0, 1]
         values read as Bernoulli means.

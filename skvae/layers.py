@@ -19,6 +19,8 @@ LOG_VAR_RANGE = (-20.0, 20.0)
 class Sampling(keras.layers.Layer):
     """Draw ``z ~ N(mean, exp(log_var))`` with the reparameterisation trick.
 
+    Called on ``[mean, log_var]``, two tensors of the same shape; returns ``z``, of that shape.
+
     Parameters
     ----------
     seed : int or None, default=None
@@ -26,10 +28,6 @@ class Sampling(keras.layers.Layer):
         built and called the same way draws the same ``eps`` sequence.
     **kwargs
         Standard layer arguments (``name``, ``dtype``, ...).
-
-    Call arguments
-    --------------
-    inputs : list of two tensors ``[mean, log_var]`` of the same shape.
 
     Examples
     --------
