@@ -30,6 +30,37 @@ def table(rows, columns):
     print(flush=True)
 
 
+def table_row(row, columns):
+    """Print one Markdown table row as soon as it is measured (the full table follows)."""
+    print("| " + " | ".join(_fmt(row.get(c, "")) for c in columns) + " |", flush=True)
+
+
+def add_run_options(parser, estimator):
+    """The options every table benchmark takes: --tables, --set, --csv."""
+    default = os.environ.get(
+        "SKVAE_TABLES",
+        os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "tables"),
+    )
+    parser.add_argument("--tables", default=default,
+                        help="folder of the real tables (default $SKVAE_TABLES or "
+                             "../shared/data/tables)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"{estimator} keyword override (repeatable)")
+    parser.add_argument("--csv", help="also write the rows to this CSV file")
+
+
+def write_csv(path, rows, columns):
+    import csv
+
+    if not path or not rows:
+        return
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"# rows written to {path}")
+
+
 def _fmt(value):
     if isinstance(value, float):
         return f"{value:.4g}"

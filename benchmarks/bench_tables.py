@@ -21,8 +21,6 @@ Usage: python benchmarks/bench_tables.py [--quick] [--only a,b] [--skip a,b] [--
 
 import argparse
 import ast
-import csv
-import os
 import time
 import warnings
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import header, table
+from _common import add_run_options, header, table, table_row, write_csv
 
 from sklearn import datasets as skd
 from sklearn.compose import ColumnTransformer
@@ -44,7 +42,6 @@ from skvae import VAETransformer
 
 MAX_ROWS = 5000
 QUICK = ["iris", "wine", "swiss_roll", "crabs", "oils"]
-DEFAULT_TABLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tables"
 COLUMNS = ["dataset", "n", "d", "k", "LL VAE", "LL PPCA", "LL FA", "LL margin", "metric",
            "VAE metric", "PCA metric", "fit s", "epochs", "warnings"]
 
@@ -234,14 +231,9 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated dataset names to leave out")
     parser.add_argument("--k", default="2,8", help="n_components values (default 2,8)")
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--tables", default=os.environ.get("SKVAE_TABLES", DEFAULT_TABLES),
-                        help="folder of the real tables (default $SKVAE_TABLES or "
-                             "../shared/data/tables)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="VAETransformer keyword override (repeatable)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{', '.join(QUICK)}; k=2; 2 folds")
-    parser.add_argument("--csv", help="also write the rows to this CSV file")
+    add_run_options(parser, "VAETransformer")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     ks = [2] if args.quick else [int(k) for k in args.k.split(",")]
@@ -268,18 +260,12 @@ def main():
                 continue
             means, error = evaluate(X, y, task, preprocessor, k, folds, overrides)
             rows.append(make_row(label, len(y), d, k, task, means, error))
-            print("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v)
-                                    for v in rows[-1].values()) + " |", flush=True)
+            table_row(rows[-1], COLUMNS)
     print()
     if rows:
         table(rows, COLUMNS)
         summary(rows)
-    if args.csv and rows:
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"# rows written to {args.csv}")
+    write_csv(args.csv, rows, COLUMNS)
 
 
 if __name__ == "__main__":
