@@ -632,7 +632,8 @@ class _BaseVAE(BaseEstimator):
         )
         x, encoder_input, observed = self._to_model(X)
         scores, filled = _forward.importance_sampling(
-            x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps, self._x_log_var,
+            x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
+            self._x_log_var,
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
         )
         if self._standardizer is not None:

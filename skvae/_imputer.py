@@ -13,6 +13,24 @@ from skvae._base import VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init
 from skvae._transformer import VAETransformer
 
 
+def _imputer_params_doc():
+    """The shared parameters' text, with VAEImputer's own n_importance_samples entry."""
+    start = VAE_PARAMS_DOC.index("    n_importance_samples : int")
+    end = VAE_PARAMS_DOC.index("    warm_start : bool")
+    own = """\
+    n_importance_samples : int, default=256
+        Samples per row for the fill (and ``vae_.score_samples``). The encoder's proposal
+        q(z | x) is rougher for rows with holes than for complete rows, and the fill improves
+        with more samples (RMSE of the filled cells at 10 % MCAR with 16 / 128 / 1,024
+        samples: iris 0.51 / 0.46 / 0.42, diabetes 0.80 / 0.74 / 0.72, breast_cancer
+        0.49 / 0.48 / 0.47); 256 costs about 0.1 s per 1,000 rows of 30 features.
+"""
+    return VAE_PARAMS_DOC[:start] + own + VAE_PARAMS_DOC[end:]
+
+
+_PARAMS_DOC = _imputer_params_doc()
+
+
 class VAEImputer(TransformerMixin, BaseEstimator):
     __doc__ = f"""Impute missing values (NaN) with a variational autoencoder.
 
@@ -29,9 +47,12 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=8
         Size of the latent space. Imputation needs more latent dimensions than a 2-D
-        picture does; 8 was the best of 2, 4, 8 and 16 in ``benchmarks/bench_impute.py``
-        across sklearn's tables (extra dimensions the data does not need stay unused).
-{VAE_PARAMS_DOC}
+        picture does. RMSE of the filled cells at 30 % MCAR (standardized) with 2 / 4 / 8 /
+        16 components: wine 0.85 / 0.82 / 0.80 / 0.85, breast_cancer 0.64 / 0.54 / 0.48 /
+        0.47, diabetes 0.82 / 0.80 / 0.78 / 0.78, iris (4 features) 0.67 / 0.63 / 0.67 /
+        0.67: 8 is best or within 0.01 of it except on iris. Components the data does not
+        need stay unused.
+{_PARAMS_DOC}
     add_indicator : bool, default=False
         If True, a :class:`~sklearn.impute.MissingIndicator` adds binary columns for the
         features that had missing values at fit time, as in ``SimpleImputer``.
@@ -81,7 +102,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     """
 
     __init__ = vae_init(
-        n_components=8, add_indicator=False, keep_empty_features=False, sample_posterior=False
+        n_components=8,
+        n_importance_samples=256,
+        add_indicator=False,
+        keep_empty_features=False,
+        sample_posterior=False,
     )
 
     _parameter_constraints = {

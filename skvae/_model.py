@@ -139,9 +139,10 @@ class VAE(keras.Model):
             )
             # A variable, not a constant, so that a compiled training step can be reused for
             # another data set with other constant features (see TrainerCache).
+            log_floor = np.broadcast_to(np.log(floor), (n_features,))
             self.log_noise_floor = self.add_weight(
                 shape=(n_features,),
-                initializer=keras.initializers.Constant(np.broadcast_to(np.log(floor), (n_features,))),
+                initializer=keras.initializers.Constant(log_floor),
                 trainable=False,
                 name="log_noise_floor",
             )

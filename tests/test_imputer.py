@@ -79,7 +79,7 @@ def test_transformer_fits_transforms_and_scores_rows_with_holes():
     assert est._arch["missing_indicator"]
     Z, scores = est.transform(holed), est.score_samples(holed)
     assert np.isfinite(Z).all() and np.isfinite(scores).all()
-    # Fewer observed cells, fewer terms: a row's score rises as cells go missing.
+    # The score is that of the observed cells only: hiding cells changes it.
     one = holed[:1].copy()
     one[0, ~np.isnan(one[0])] = X[0, ~np.isnan(one[0])]
     fewer = one.copy()
@@ -107,7 +107,8 @@ def test_a_network_fitted_without_holes_refuses_to_continue_on_holes():
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda X: np.where(np.arange(X.shape[1]) == 2, np.nan, X), r"no observed value in column\(s\) \[2\]"),
+        (lambda X: np.where(np.arange(X.shape[1]) == 2, np.nan, X),
+         r"no observed value in column\(s\) \[2\]"),
         (lambda X: np.where(X > 2, np.inf, X), "infinity"),
     ],
 )
