@@ -49,6 +49,15 @@ def add_run_options(parser, estimator):
     parser.add_argument("--csv", help="also write the rows to this CSV file")
 
 
+def finish(rows, columns, summary, csv_path):
+    """The full table, the benchmark's summary lines and the CSV, once every row is in."""
+    print()
+    if rows:
+        table(rows, columns)
+        summary(rows)
+    write_csv(csv_path, rows, columns)
+
+
 def write_csv(path, rows, columns):
     import csv
 

@@ -37,7 +37,7 @@ from collections import Counter
 
 import numpy as np
 
-from _common import add_run_options, header, table, table_row, write_csv
+from _common import add_run_options, finish, header, table, table_row
 from bench_tables import parse_overrides, prepare, real_tables
 
 from sklearn import datasets as skd
@@ -315,11 +315,7 @@ def main():
                     row.update(evaluate(imputer, X, holed, mask, y, task, with_downstream))
                 rows.append(row)
                 table_row(row, COLUMNS)
-    print()
-    if rows:
-        table(rows, COLUMNS)
-        summary(rows)
-    write_csv(args.csv, rows, COLUMNS)
+    finish(rows, COLUMNS, summary, args.csv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import add_run_options, header, table, table_row, write_csv
+from _common import add_run_options, finish, header, table_row
 
 from sklearn import datasets as skd
 from sklearn.compose import ColumnTransformer
@@ -261,11 +261,7 @@ def main():
             means, error = evaluate(X, y, task, preprocessor, k, folds, overrides)
             rows.append(make_row(label, len(y), d, k, task, means, error))
             table_row(rows[-1], COLUMNS)
-    print()
-    if rows:
-        table(rows, COLUMNS)
-        summary(rows)
-    write_csv(args.csv, rows, COLUMNS)
+    finish(rows, COLUMNS, summary, args.csv)
 
 
 if __name__ == "__main__":
