@@ -663,10 +663,15 @@ class _BaseVAE(BaseEstimator):
         """X with each NaN replaced by its conditional mean given the row's observed cells
         (or a draw from the conditional distribution), estimated by importance sampling."""
         rng = check_random_state(random_state) if sample_posterior else None
-        _, filled = self._importance_sampling(
-            X, fill="draw" if sample_posterior else "mean", rng=rng
-        )
-        return np.where(np.isnan(X), filled, X).astype(X.dtype, copy=False)
+        missing = np.isnan(X)
+        holed = np.flatnonzero(missing.any(axis=1))  # complete rows need no sampling
+        out = X.copy()
+        if len(holed):
+            _, filled = self._importance_sampling(
+                X[holed], fill="draw" if sample_posterior else "mean", rng=rng
+            )
+            out[holed] = np.where(missing[holed], filled, X[holed])
+        return out
 
     # ------------------------------------------------------------- sklearn glue
 
