@@ -28,6 +28,11 @@ per row 4x (98 ms). The guarantee is therefore:
   ``gamma_K = K u / (1 - K u)``, so two batchings differ by at most twice that per layer.
 """
 
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -76,6 +81,113 @@ ACTIVATIONS = {
     "swish": _swish,
     "silu": _swish,
 }
+
+
+class RowThreads:
+    """Runs row-wise work on a few threads, each with one BLAS thread.
+
+    Measured with Fashion-MNIST's 10,000 x (10-100-150-784) decoder: OpenBLAS splits every
+    64-row product over its own threads, and that costs more than it saves at this size
+    (the 784-wide layer took 238 ms with OpenBLAS' two threads while the other core was
+    busy, 44 ms with one). Here OpenBLAS runs single-threaded during an inference call
+    (threadpoolctl; the original limit is restored when the last concurrent call ends), and
+    the rows are split instead: into chunks of whole ``BLOCK``-row blocks, so every block
+    meets the same products as in a serial pass and the results are bitwise the same
+    whatever the number of threads. The thread count is the BLAS thread count found at the
+    call (so ``threadpoolctl.threadpool_limits(1)``, or joblib's limits inside its workers,
+    make inference serial too).
+    """
+
+    #: Fewer rows than this run on the calling thread (1-row latency has no thread hops).
+    MIN_ROWS = 16 * BLOCK
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._depth = 0
+        self._limiter = None
+        self._n_threads = 1
+        self._blas = None
+        self._pool = None
+        self._pool_size = 0
+
+    @contextlib.contextmanager
+    def single_blas(self):
+        """Context with OpenBLAS (any BLAS threadpoolctl finds) at one thread; yields the
+        number of threads the caller may use instead."""
+        with self._lock:
+            if self._depth == 0:
+                if self._blas is None:
+                    import threadpoolctl
+
+                    self._blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+                counts = [lib.num_threads for lib in self._blas.lib_controllers]
+                self._n_threads = max(counts + [1])
+                self._limiter = self._blas.limit(limits=1) if counts else None
+            self._depth += 1
+            n_threads = self._n_threads
+        try:
+            yield n_threads
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._limiter is not None:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+    def map(self, fn, chunks):
+        """``[fn(chunk) for chunk in chunks]``, on up to the BLAS thread count of threads."""
+        chunks = list(chunks)
+        if getattr(self._local, "inside", False):  # already on a worker: stay serial
+            return [fn(chunk) for chunk in chunks]
+        with self.single_blas() as n_threads:
+            if n_threads <= 1 or len(chunks) <= 1:
+                return [fn(chunk) for chunk in chunks]
+            return list(self._executor(n_threads).map(self._on_worker(fn), chunks))
+
+    def rows(self, n_rows, n_threads=None):
+        """Slices that cover ``n_rows`` rows in whole blocks, one per thread (or one slice
+        below ``MIN_ROWS``)."""
+        if n_rows < self.MIN_ROWS:
+            return [slice(0, n_rows)]
+        n_threads = n_threads or self._n_threads_now()
+        if n_threads <= 1:
+            return [slice(0, n_rows)]
+        blocks = -(-n_rows // BLOCK)
+        per = -(-blocks // n_threads) * BLOCK
+        return [slice(s, min(s + per, n_rows)) for s in range(0, n_rows, per)]
+
+    def _n_threads_now(self):
+        if getattr(self._local, "inside", False):
+            return 1
+        with self._lock:
+            if self._depth:
+                return self._n_threads
+        with self.single_blas() as n_threads:
+            return n_threads
+
+    def _on_worker(self, fn):
+        def run(chunk):
+            self._local.inside = True
+            try:
+                return fn(chunk)
+            finally:
+                self._local.inside = False
+
+        return run
+
+    def _executor(self, n_threads):
+        with self._lock:
+            n_threads = min(n_threads, os.cpu_count() or 1, 32)
+            if self._pool is None or self._pool_size < n_threads:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)
+                self._pool = ThreadPoolExecutor(n_threads, thread_name_prefix="skvae-inference")
+                self._pool_size = n_threads
+            return self._pool
+
+
+THREADS = RowThreads()
 
 
 def blocked_matmul(x, w):
@@ -152,8 +264,26 @@ class DenseStack:
         return self._cache[dtype]
 
     def __call__(self, x):
-        """Forward pass in ``x``'s float dtype; a list of ``heads`` arrays."""
+        """Forward pass in ``x``'s float dtype; a list of ``heads`` arrays (rows split over
+        :data:`THREADS`)."""
         weights = self._weights(x.dtype)
+        chunks = THREADS.rows(x.shape[0])
+        if len(chunks) == 1:
+            with THREADS.single_blas():
+                return self._forward(x, weights)
+        outputs = [
+            np.empty((x.shape[0], kernel.shape[1]), dtype=x.dtype)
+            for kernel, _, _ in weights[-self.heads :]
+        ]
+
+        def run(rows):
+            for out, part in zip(outputs, self._forward(x[rows], weights)):
+                out[rows] = part
+
+        THREADS.map(run, chunks)
+        return outputs
+
+    def _forward(self, x, weights):
         body, heads = weights[: -self.heads], weights[-self.heads :]
         h = x
         for kernel, bias, activation in body:
@@ -220,10 +350,32 @@ def reconstruction_log_likelihood(x, decoded, likelihood, x_log_var=None, observ
     ``x``, or None for all) restricts the sum to the observed entries: the likelihood of the
     observed part of a row, whatever stands in its missing cells.
     """
+    if likelihood == "bernoulli" and observed is None and x.ndim == decoded.ndim == 3 and (
+        x.shape[1] == 1
+    ):
+        return _bernoulli_samples_log_likelihood(x, decoded)
     terms = entry_log_likelihood(x, decoded, likelihood, x_log_var)
     if observed is not None:
         terms = np.where(observed, terms, 0)
     return np.sum(terms, axis=-1)
+
+
+def _bernoulli_samples_log_likelihood(x, logits):
+    """``sum_j x_j l_j - softplus(l_j)`` for rows x (n, 1, d) and K logits each (n, K, d).
+
+    The same value as the entrywise formula, in fewer passes over the n K d logits: the
+    first sum is one (K, d) @ (d,) product per row, and softplus(l) = max(l, 0) +
+    log1p(exp(-|l|)) is computed in place (measured 13.4 against 18.4 ms for 334 x 16 x
+    784 float32 logits, the chunk ``importance_sampling`` works on).
+    """
+    tail = np.abs(logits)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    softplus = tail.sum(axis=-1)
+    softplus += np.maximum(logits, 0).sum(axis=-1)
+    x_dot_l = np.matmul(logits, np.swapaxes(x, -1, -2).astype(logits.dtype, copy=False))
+    return x_dot_l[..., 0] - softplus
 
 
 def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
@@ -277,8 +429,8 @@ def importance_sampling(
     scores = np.empty(x.shape[0], dtype=x.dtype)
     filled = None if fill is None else np.empty_like(x)
     chunk = max(1, max_elements // (k * max(x.shape[1], 1)))
-    for start in range(0, x.shape[0], chunk):
-        rows = slice(start, start + chunk)
+
+    def run(rows):
         xc = x[rows]
         obs = None if observed is None else observed[rows][:, None, :]
         mean, log_var = encoder(encoder_input[rows])
@@ -299,6 +451,16 @@ def importance_sampling(
         if fill is not None:
             means = _sigmoid(decoded) if likelihood == "bernoulli" else decoded
             filled[rows] = _fill(means, log_w, likelihood, x_log_var, fill, rng)
+
+    # Each row's chunk is fixed by max_elements alone, so the threads change no result;
+    # draws stay on one thread, in order, so that they follow rng's stream.
+    chunks = [slice(start, start + chunk) for start in range(0, x.shape[0], chunk)]
+    if fill == "draw":
+        with THREADS.single_blas():
+            for rows in chunks:
+                run(rows)
+    else:
+        THREADS.map(run, chunks)
     return scores, filled
 
 

@@ -119,3 +119,52 @@ def test_chunking_does_not_change_scores():
     chunked = _forward.importance_log_likelihood(x, enc, dec, "bernoulli", eps,
                                                  max_elements=5 * 8 * 7)
     assert_bitwise_equal(whole, chunked)
+
+
+def test_bernoulli_score_shortcut_equals_the_entrywise_formula():
+    # importance_sampling's Bernoulli path sums x * logit as one product per row.
+    rng = np.random.RandomState(6)
+    logits = rng.normal(scale=4, size=(9, 5, 11))
+    x = rng.uniform(size=(9, 1, 11))
+    fast = _forward.reconstruction_log_likelihood(x, logits, "bernoulli")
+    entrywise = _forward.entry_log_likelihood(x, logits, "bernoulli").sum(axis=-1)
+    np.testing.assert_allclose(fast, entrywise, rtol=1e-12)
+
+
+def test_inference_threads_change_no_result_and_restore_blas_limits():
+    # Large batches are split over threads (each with one BLAS thread) in whole blocks:
+    # the results must be bitwise those of a serial pass, and the user's BLAS setting
+    # must be back afterwards, also after concurrent calls.
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    encoder, decoder = _models("selu")
+    enc = _forward.DenseStack.from_keras(encoder)
+    dec = _forward.DenseStack.from_keras(decoder).logits()
+    x = np.random.RandomState(7).uniform(size=(3 * _forward.RowThreads.MIN_ROWS + 5, 7))
+    eps = np.random.RandomState(8).normal(size=(16, 3))
+
+    def run():
+        scores = _forward.importance_log_likelihood(
+            x, enc, dec, "bernoulli", eps, max_elements=200 * 16 * 7
+        )
+        return [*enc(x), *dec(x[:, :3]), scores]
+
+    with threadpool_limits(1):
+        serial = run()
+    with threadpool_limits(2):
+        before = blas_threads()
+        assert len(_forward.THREADS.rows(len(x))) == 2
+        threaded = run()
+        for a, b in zip(serial, threaded):
+            assert_bitwise_equal(a, b)
+        workers = [threading.Thread(target=run) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert blas_threads() == before
