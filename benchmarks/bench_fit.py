@@ -1,4 +1,4 @@
-"""Fit speed: the classic hand-written Keras VAE against VAETransformer, same run.
+"""Fit speed: hand-written Keras and PyTorch VAEs against VAETransformer, same run.
 
 The baseline is the recipe users write today for Fashion-MNIST: 784 -> Dense(150, selu) ->
 Dense(100, selu) -> two Dense(10) heads -> Sampling -> Dense(100, selu) -> Dense(150, selu) ->
@@ -8,12 +8,26 @@ model.fit on the first 55,000 training images, validating on the last 5,000.
 VAETransformer gets the same architecture, likelihood, optimizer, learning rate, batch size,
 epochs and rows (early_stopping=False: it trains on the same 55,000 rows).
 
+The PyTorch peer is the plain training loop a PyTorch user writes for the same VAE: the same
+layers (two Linear(10) heads, selu, Glorot-uniform weights and zero biases as Keras' Dense),
+a logit output with binary_cross_entropy_with_logits (per-pixel mean) + mean KL / 784, the same
+log-variance clip, torch.optim.RMSprop(lr=1e-3, alpha=0.9, eps=1e-7) (Keras' rho and epsilon;
+torch adds epsilon after the square root, Keras inside it), batch 128 taken by index from one
+float32 tensor, reshuffled each epoch, torch.set_num_threads(os.cpu_count()). It validates
+only after training, so its epochs are timed like VAETransformer's (Keras' include the
+5,000-row validation pass). torch is optional: without it the row is skipped
+(pip install torch==2.13.0).
+
+Each row reports the first epoch (tracing / graph build / warm-up) apart from the steady median
+of the later ones; fit s runs from the call to the end of training, start-up included.
+
 Usage: python benchmarks/bench_fit.py [--epochs 25]
 """
 
 import argparse
 import contextlib
 import io
+import os
 import time
 import warnings
 
@@ -68,6 +82,69 @@ class EpochTimes:
         self.times.append(time.perf_counter() - self._t)
 
 
+def torch_fit(X_train, X_valid, epochs, batch_size=128, seed=0):
+    """The PyTorch loop; (fit seconds, per-epoch seconds, valid MSE at z=mu), None without torch.
+
+    Fit seconds run from the tensor conversion and model build to the end of the last epoch.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    from torch import nn
+    from torch.nn import functional as F
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+
+    def dense(n_in, n_out):  # Keras Dense's initialisation: Glorot uniform, zero bias
+        layer = nn.Linear(n_in, n_out)
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+        return layer
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(dense(784, 150), nn.SELU(), dense(150, 100), nn.SELU())
+            self.mean, self.log_var = dense(100, 10), dense(100, 10)
+            self.decoder = nn.Sequential(dense(10, 100), nn.SELU(), dense(100, 150), nn.SELU(),
+                                         dense(150, 784))  # logits
+
+        def encode(self, x):
+            h = self.encoder(x)
+            return self.mean(h), self.log_var(h).clamp(-20.0, 20.0)
+
+        def forward(self, x):
+            mean, log_var = self.encode(x)
+            z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+            return self.decoder(z), mean, log_var
+
+    X = torch.from_numpy(np.ascontiguousarray(X_train, dtype=np.float32))
+    model = VAE()
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    n = X.shape[0]
+    times = []
+    for _ in range(epochs):
+        epoch_start = time.perf_counter()
+        order = torch.randperm(n)
+        for i in range(0, n, batch_size):
+            xb = X[order[i:i + batch_size]]
+            logits, mean, log_var = model(xb)
+            kl = -0.5 * torch.sum(1.0 + log_var - log_var.exp() - mean.square(), dim=1)
+            loss = F.binary_cross_entropy_with_logits(logits, xb) + kl.mean() / 784.0
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - epoch_start)
+    total = time.perf_counter() - start
+    with torch.no_grad():
+        mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(X_valid, dtype=np.float32)))
+        recon = torch.sigmoid(model.decoder(mean)).numpy()
+    return total, times, float(np.mean((recon - X_valid) ** 2))
+
+
 def flops_per_epoch(n_rows, sizes):
     """Multiply-adds x 2 of the dense layers, x 3 for forward + backward."""
     forward = 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -108,27 +185,37 @@ def main():
     times = [float(line.split(" - ")[1].rstrip("s")) for line in log.getvalue().splitlines()]
     ours_mse = float(np.mean((est.inverse_transform(est.transform(X_valid)) - X_valid) ** 2))
 
+    torch_result = torch_fit(X_train, X_valid, args.epochs)
+
     gflop = flops_per_epoch(55000, [784, 150, 100, 20]) / 1e9 + flops_per_epoch(
         55000, [10, 100, 150, 784]) / 1e9
-    rows = []
-    for name, total, per_epoch, mse in [
+    runs = [
         ("Keras baseline (model.fit)", base_total, timer.times, base_mse),
         ("VAETransformer", ours_total, times, ours_mse),
-    ]:
+    ]
+    if torch_result is not None:
+        runs.append(("PyTorch loop", *torch_result))
+    rows = []
+    for name, total, per_epoch, mse in runs:
         steady = float(np.median(per_epoch[1:]))
         rows.append({
             "model": name,
             "fit s": total,
             "s/epoch (fit/epochs)": total / args.epochs,
+            "first epoch s": per_epoch[0],
             "s/epoch (median, steady)": steady,
             "GFLOP/s": gflop / steady,
             "valid MSE at z=mu": mse,
         })
     table(rows, list(rows[0]))
-    print(f"ratio VAETransformer / baseline, s/epoch incl. start-up: "
-          f"{rows[1]['s/epoch (fit/epochs)'] / rows[0]['s/epoch (fit/epochs)']:.3f}")
-    print(f"ratio VAETransformer / baseline, steady s/epoch:        "
-          f"{rows[1]['s/epoch (median, steady)'] / rows[0]['s/epoch (median, steady)']:.3f}")
+    peers = [("baseline", rows[0])] + [("PyTorch", row) for row in rows[2:]]
+    for peer, row in peers:
+        print(f"ratio VAETransformer / {peer}, s/epoch incl. start-up: "
+              f"{rows[1]['s/epoch (fit/epochs)'] / row['s/epoch (fit/epochs)']:.3f}")
+        print(f"ratio VAETransformer / {peer}, steady s/epoch:        "
+              f"{rows[1]['s/epoch (median, steady)'] / row['s/epoch (median, steady)']:.3f}")
+    if torch_result is None:
+        print("PyTorch row skipped: torch is not installed (pip install torch==2.13.0)")
     print(f"work per epoch: {gflop:.1f} GFLOP (dense layers, forward + backward)")
 
 
