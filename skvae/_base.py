@@ -89,7 +89,11 @@ VAE_PARAMS_DOC = """\
         Keras optimizer. With ``warm_start``, changing it or ``learning_rate`` starts a
         fresh optimizer on the kept weights.
     learning_rate : float, default=1e-3
-        Learning rate of the optimizer.
+        Learning rate of the optimizer. An epoch that diverges (its loss turns non-finite
+        or grows by orders of magnitude) sends training back to the best weights so far,
+        with a fresh optimizer at a tenth of the rate, up to 3 times per fit; the rate
+        used is ``learning_rate_``. A Gaussian VAE whose
+        linear start is very sharp (near-collinear features, one-hot columns) needs this.
     batch_size : "auto" or int, default="auto"
         Rows per gradient step; capped at the number of training rows. "auto": a sixteenth
         of the training rows, between 16 and 128, so that small tables get enough steps per
@@ -144,6 +148,11 @@ VAE_ATTRIBUTES_DOC = """\
         The hidden layer widths used ("auto" resolved).
     batch_size_ : int
         The batch size used ("auto" resolved, capped at the training rows).
+    learning_rate_ : float
+        The learning rate at the end of the last ``fit`` / ``partial_fit``:
+        ``learning_rate``, or a tenth of it per diverged epoch that was run again. A
+        ``warm_start`` fit or a further ``partial_fit`` continues at this rate until
+        ``learning_rate`` is changed.
     kl_per_component_ : ndarray of shape (n_components,)
         KL divergence of each latent component, averaged over the training rows: components
         near 0 are unused (collapsed).
@@ -276,6 +285,7 @@ class _BaseVAE(BaseEstimator):
         elif self._optimizer_settings != (self.optimizer, self.learning_rate):
             self._optimizer_state = None  # a fresh optimizer on the kept weights
             self._optimizer_settings = (self.optimizer, self.learning_rate)
+            self._learning_rate_used = (None, None)
         x, X_model, _ = self._to_model(X)
         train_rows, val_rows = self._split(X, rng)
         if not reuse:
@@ -416,6 +426,7 @@ class _BaseVAE(BaseEstimator):
         self._init_seed = next(seeds)
         self._optimizer_state = None
         self._optimizer_settings = (self.optimizer, self.learning_rate)
+        self._learning_rate_used = (None, None)
         self._keep_optimizer_state = self.warm_start
 
     def _to_model(self, X):
@@ -502,7 +513,11 @@ class _BaseVAE(BaseEstimator):
             ),
         )
         try:
-            trainer.load(self._vae, self._optimizer_state, self.learning_rate)
+            # A continued fit (warm_start, partial_fit) keeps a learning rate lowered after a
+            # divergence, unless the user has changed learning_rate since.
+            asked, used = getattr(self, "_learning_rate_used", (None, None))
+            learning_rate = used if asked == self.learning_rate else self.learning_rate
+            trainer.load(self._vae, self._optimizer_state, learning_rate)
             trainer.vae.beta = float(self.beta)
             result = _training.train(
                 trainer.runner,
@@ -517,6 +532,8 @@ class _BaseVAE(BaseEstimator):
                 val_eps=val_eps,
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
+                learning_rate=learning_rate,
+                lr_retries=_training.LR_RETRIES,
                 report=self._report if self.verbose else None,
             )
             trainer.store(self._vae)
@@ -524,6 +541,11 @@ class _BaseVAE(BaseEstimator):
         finally:
             _model.TRAINERS.release(key, trainer)
         self._epochs_seen += result.n_epochs
+        self.learning_rate_ = result.learning_rate
+        self._learning_rate_used = (self.learning_rate, result.learning_rate)
+        retried = ", ".join(f"{lr / _training.LR_BACKOFF:g}" for _, lr in result.retried_at)
+        if self.verbose and result.retried_at:
+            _progress(f"Diverged epoch(s) run again at learning_rate {retried}")
         if result.diverged:
             kept = "the best finite weights were restored"
             if result.n_epochs == 0 and getattr(self, "linear_start_", None):
@@ -534,8 +556,10 @@ class _BaseVAE(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__}'s loss diverged (became non-finite or grew by orders "
                 f"of magnitude) at epoch {self._epochs_seen + 1} (learning_rate="
-                f"{self.learning_rate}); training stopped and {kept}. Lower learning_rate "
-                "or scale X.",
+                f"{learning_rate}); "
+                + (f"run again from the best weights at learning_rate {retried}, it "
+                   "diverged each time; " if result.retried_at else "")
+                + f"training stopped and {kept}. Lower learning_rate or scale X.",
                 ConvergenceWarning,
             )
         return result

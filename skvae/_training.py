@@ -5,8 +5,11 @@ The starting weights are a candidate like any epoch's: with validation rows thei
 loss is measured before the first epoch, and if no epoch beats it they are the ones kept (a
 Gaussian VAE starts at the PPCA / FA solution, so training can only improve on it there).
 An epoch has *diverged* when its loss is not finite, its weights are not, or its loss has
-grown by orders of magnitude (``BLOW_UP``) over the best so far: training stops and the
-best finite weights are restored.
+grown by orders of magnitude (``BLOW_UP``) over the best so far: training goes back to the
+best weights (with validation rows; else the last finite ones) and runs the epoch again
+with a fresh optimizer at the learning rate divided by ``LR_BACKOFF``, at most
+``LR_RETRIES`` times per call; past those, training stops and the best finite weights are
+restored.
 
 Framework-neutral bookkeeping (no scikit-learn): it reports what happened in a
 :class:`TrainingResult` and the caller decides which warnings to raise.
@@ -21,6 +24,14 @@ import numpy as np
 #: nats per row) counts as diverged. A healthy epoch moves the loss by a few percent; with
 #: learning_rate=1e6 the first epoch's loss is ~1e20.
 BLOW_UP = 1e3
+
+#: Retries of a diverged epoch, each at a tenth of the previous learning rate. A Gaussian VAE
+#: whose linear start is very sharp (noise variances near the floor: near-collinear spectra,
+#: one-hot columns) blows up at the first Adam step of 1e-3, which moves every zeroed head
+#: weight by the learning rate: Tecator NIR spectra, IBM attrition, penguins and pd_speech
+#: (k = 8) all diverged at epoch 1 and kept the linear start.
+LR_RETRIES = 3
+LR_BACKOFF = 10.0
 
 
 def beta_at(epoch, beta, kl_warmup):
@@ -37,6 +48,8 @@ class TrainingResult:
     stopped_early: bool = False
     still_improving: bool = False
     start_val_loss: float = None
+    learning_rate: float = None
+    retried_at: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
 
 
@@ -57,6 +70,9 @@ def train(
     val_eps=None,
     n_iter_no_change=10,
     tol=1e-4,
+    learning_rate=None,
+    lr_retries=0,
+    lr_backoff=LR_BACKOFF,
     report=None,
 ):
     """Train ``runner.vae`` for up to ``max_epochs`` epochs.
@@ -72,10 +88,19 @@ def train(
     first_epoch : int
         Epochs already trained before this call (drives the KL warm-up).
     x_val, val_eps : validation rows and fixed noise, or None (no early stopping).
+    learning_rate : float or None
+        The learning rate ``runner.optimizer`` was loaded with (None: read it from the
+        optimizer, in its float32).
+    lr_retries : int
+        Diverged epochs to undo and run again from the best weights so far, each with a
+        fresh optimizer state and the learning rate divided by ``lr_backoff`` (it stays
+        lowered for the rest of the call).
     report : callable(epoch, record, seconds) or None, called after every epoch.
 
     Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
-    loss (None without validation rows).
+    loss (None without validation rows), ``learning_rate`` the optimizer's learning rate at
+    the end and ``retried_at`` the ``(epoch, learning_rate)`` of each diverged try that was
+    run again.
 
     The weights are snapshotted before every epoch (a copy of a few MB at most) so that a
     diverging epoch can be undone; with validation data the best epoch's weights are kept
@@ -97,7 +122,10 @@ def train(
     # The blow-up test compares training losses with the best so far, starting from the
     # held-out loss of the starting weights (the same quantity, nats per row) when known.
     best_train = best_loss
-    for epoch in range(max_epochs):
+    if learning_rate is None:
+        learning_rate = float(np.asarray(runner.optimizer.learning_rate))
+    epoch = 0
+    while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = weights
         optimizer_snapshot = [v.numpy() for v in runner.optimizer.variables]
@@ -110,6 +138,19 @@ def train(
             loss - best_train > BLOW_UP * max(abs(best_train), 1.0)
         )
         if blown or not finite or not all(np.isfinite(w).all() for w in weights):
+            if len(result.retried_at) < lr_retries:
+                # Back to the best weights (an epoch may have made things much worse without
+                # blowing up, e.g. the first step off a sharp linear start) with a fresh
+                # optimizer at a lower rate, and a fresh patience to use it.
+                result.retried_at.append((first_epoch + epoch, learning_rate))
+                learning_rate /= lr_backoff
+                weights = best_weights if x_val is not None else snapshot
+                vae.set_weights(weights)
+                for variable in runner.optimizer.variables:
+                    variable.assign(np.zeros(variable.shape, variable.dtype))
+                runner.optimizer.learning_rate = learning_rate
+                since_best = 0
+                continue
             vae.set_weights(snapshot)
             for variable, value in zip(runner.optimizer.variables, optimizer_snapshot):
                 variable.assign(value)  # moments turned NaN too
@@ -136,9 +177,11 @@ def train(
         result.n_epochs = epoch + 1
         if report is not None:
             report(first_epoch + epoch, record, time.perf_counter() - start)
+        epoch += 1
         if x_val is not None and since_best >= n_iter_no_change:
             result.stopped_early = True
             break
+    result.learning_rate = learning_rate
     if x_val is not None:
         result.still_improving = not result.stopped_early and not result.diverged
         vae.set_weights(best_weights)

@@ -361,6 +361,34 @@ def test_lowering_learning_rate_after_divergence_recovers_a_warm_start(digits01)
     _assert_all_outputs_finite(est, X)
 
 
+def test_a_sharp_linear_start_fits_without_warning_and_keeps_its_score():
+    """One-hot columns sum to 1, so the linear start is exact along that direction (noise
+    variances at the floor) and the first Adam step at learning_rate=1e-3 blows the loss up
+    (as on real tables with one-hot or near-collinear columns). The epoch is run again at a
+    lower rate: no warning, a held-out score at least the linear start's, and the user's
+    learning_rate left as given."""
+    rng = np.random.RandomState(0)
+    onehot = np.eye(3)[rng.randint(3, size=150)]
+    X = np.hstack([onehot, onehot @ rng.randn(3, 3) + 0.3 * rng.randn(150, 3)])
+    X_train, X_test = X[:100], X[100:]
+    est = VAETransformer(2, hidden_layer_sizes=(8,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X_train)
+    start = VAETransformer(2, hidden_layer_sizes=(8,), learning_rate=1e-12, max_iter=1,
+                           random_state=0).fit(X_train)  # the linear start, unchanged
+    assert est.linear_start_ == "fa"
+    assert est.score(X_test) >= start.score(X_test)
+    assert est.learning_rate == 1e-3 and est.learning_rate_ < 1e-3
+    # A warm start continues at the lowered rate rather than diverging again.
+    lowered = est.learning_rate_
+    est.set_params(warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*diverged", category=ConvergenceWarning)
+        est.fit(X_train)
+    assert est.learning_rate_ == lowered
+
+
 # ---------------------------------------------------------------- persistence
 
 _LOAD_AND_RUN = textwrap.dedent(
