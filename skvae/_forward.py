@@ -216,13 +216,14 @@ class DenseStack:
     beside it, ``concat([x, h])`` (the builders' linear path).
     """
 
-    def __init__(self, layers, heads=1, skip=False):
+    def __init__(self, layers, heads=1, skip=False, clip=None):
         for _, _, activation in layers:
             if activation not in ACTIVATIONS:
                 raise ValueError(f"No NumPy forward pass for activation {activation!r}.")
         self.layers = layers
         self.heads = heads
         self.skip = skip
+        self.clip = clip
         self._cache = {}
 
     @classmethod
@@ -233,10 +234,13 @@ class DenseStack:
         heads, each reading the last hidden output, or ``concat([input, last hidden])`` where
         a Concatenate layer stands before them.
         """
-        layers, skip = [], False
+        layers, skip, clip = [], False, None
         for layer in model.layers:
             kind = type(layer).__name__
             if kind == "InputLayer":
+                continue
+            if kind == "Clip" and not layers:
+                clip = layer.limit
                 continue
             if kind == "Concatenate":
                 skip = True
@@ -248,12 +252,16 @@ class DenseStack:
                 layers[-1][2] = _activation_name(layer.activation)
             else:
                 raise ValueError(f"No NumPy forward pass for layer {layer.name!r} ({kind}).")
-        return cls([tuple(layer) for layer in layers], heads=len(model.outputs), skip=skip)
+        return cls(
+            [tuple(layer) for layer in layers], heads=len(model.outputs), skip=skip, clip=clip
+        )
 
     def logits(self):
         """The same stack with its last activation removed (shares the arrays)."""
         *body, (kernel, bias, _) = self.layers
-        return DenseStack([*body, (kernel, bias, "linear")], heads=self.heads, skip=self.skip)
+        return DenseStack(
+            [*body, (kernel, bias, "linear")], heads=self.heads, skip=self.skip, clip=self.clip
+        )
 
     def _weights(self, dtype):
         dtype = np.dtype(dtype)
@@ -286,6 +294,8 @@ class DenseStack:
     def _forward(self, x, weights):
         body, heads = weights[: -self.heads], weights[-self.heads :]
         h = x
+        if self.clip is not None and body:
+            h = np.clip(x, -self.clip, self.clip)
         for kernel, bias, activation in body:
             h = blocked_matmul(h, kernel)
             h += bias
@@ -300,10 +310,13 @@ class DenseStack:
         return outputs
 
     def __getstate__(self):
-        return {"layers": self.layers, "heads": self.heads, "skip": self.skip}
+        return {"layers": self.layers, "heads": self.heads, "skip": self.skip,
+                "clip": self.clip}
 
     def __setstate__(self, state):
-        self.__init__(state["layers"], state["heads"], state.get("skip", False))
+        self.__init__(
+            state["layers"], state["heads"], state.get("skip", False), state.get("clip")
+        )
 
 
 class Standardizer:

@@ -12,7 +12,7 @@ import numpy as np
 
 from skvae import losses
 from skvae._tf import import_keras
-from skvae.layers import LOG_VAR_RANGE, Sampling
+from skvae.layers import LOG_VAR_RANGE, Clip, Sampling
 
 keras = import_keras()
 ops = keras.ops
@@ -74,8 +74,20 @@ def build_decoder(n_components, hidden_layer_sizes, n_features, activation, like
     return keras.Model(z, out, name="decoder")
 
 
+#: The hidden layers read their input clipped to this range (the linear path reads it
+#: whole): encoder inputs are standardized features (Gaussian) or values in [0, 1]
+#: (Bernoulli), decoder inputs latent codes with a N(0, I) prior. Measured on the spam table
+#: (k = 2, 3-fold): without the clip, one test row 75 standard deviations out in one
+#: column scored -76,441 nats (factor analysis: finite, a few hundred) and pulled the mean
+#: held-out log-likelihood to -116.7 against FA's -79.0, although the VAE was better on the
+#: median row by 13.8 nats.
+HIDDEN_INPUT_LIMIT = {"encoder": 10.0, "decoder": 6.0}
+
+
 def _hidden_stack(inputs, sizes, activation, seeds, prefix):
     h = inputs
+    if sizes:
+        h = Clip(HIDDEN_INPUT_LIMIT[prefix], name=f"{prefix}_clip")(h)
     for i, units in enumerate(sizes):
         h = _dense(units, activation, next(seeds), f"{prefix}_hidden_{i}")(h)
     if not sizes:

@@ -3,6 +3,7 @@
 :class:`Sampling` is the reparameterisation trick as a layer: it draws
 ``z = eps * exp(log_var / 2) + mean`` with ``eps ~ N(0, I)``, so gradients flow through
 ``mean`` and ``log_var``. It is serializable and seedable, and usable in any Keras model.
+:class:`Clip` bounds what the hidden layers of skvae's encoder and decoder read.
 """
 
 from skvae._tf import import_keras
@@ -55,3 +56,41 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="skvae")
+class Clip(keras.layers.Layer):
+    """Clip every value to ``[-limit, limit]``.
+
+    skvae's builders put it in front of the hidden layers only (the linear path reads the
+    unclipped input), so that a row far outside the training data moves the non-linear part
+    of the encoder and decoder by a bounded amount and is otherwise extrapolated linearly,
+    as PCA and factor analysis would.
+
+    Parameters
+    ----------
+    limit : float
+        Values are clipped to ``[-limit, limit]``.
+    **kwargs
+        Standard layer arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae.layers import Clip
+    >>> np.asarray(Clip(1.0)(np.array([[-3.0, 0.5, 2.0]], dtype="float32")))
+    array([[-1. ,  0.5,  1. ]], dtype=float32)
+    """
+
+    def __init__(self, limit, **kwargs):
+        super().__init__(**kwargs)
+        self.limit = float(limit)
+
+    def call(self, inputs):
+        return ops.clip(inputs, -self.limit, self.limit)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "limit": self.limit}

@@ -168,3 +168,22 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
         for worker in workers:
             worker.join()
         assert blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
+    # The hidden layers read their input clipped (skvae._model.HIDDEN_INPUT_LIMIT), the
+    # linear path reads it whole: rows 100 standard deviations out must agree too, and
+    # move the output linearly once past the clip.
+    encoder, decoder = _models("selu")
+    x = np.random.RandomState(9).normal(size=(20, 7)).astype(dtype) * 100
+    mean, log_var = _forward.DenseStack.from_keras(encoder)(x)
+    k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
+    np.testing.assert_allclose(mean, k_mean, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(log_var, k_log_var, rtol=1e-4, atol=1e-3)
+    decode = _forward.DenseStack.from_keras(decoder).logits()
+    z = np.full((3, 3), 50.0, dtype)
+    z[1] *= 2
+    z[2] *= 3
+    (out,) = decode(z)
+    np.testing.assert_allclose(out[2] - out[1], out[1] - out[0], atol=1e-5 * np.abs(out).max())

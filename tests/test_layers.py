@@ -46,3 +46,16 @@ def test_sampling_serializes_in_a_saved_model(tmp_path):
 def test_bad_seed_is_refused():
     with pytest.raises(TypeError, match="seed=.*must be an int or None"):
         Sampling(seed="zero")
+
+
+def test_clip_layer_bounds_values_and_serializes(tmp_path):
+    from skvae.layers import Clip
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Clip(2.5)(inputs))
+    x = np.array([[-10.0, 0.5, 3.0]], np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), [[-2.5, 0.5, 2.5]])
+    path = tmp_path / "clip.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), [[-2.5, 0.5, 2.5]])
