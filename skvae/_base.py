@@ -111,7 +111,11 @@ VAE_PARAMS_DOC = """\
     n_iter_no_change : int, default=20
         Epochs without improvement before stopping (not counted during ``kl_warmup``). 20
         rather than 10: with 10, fits on small tables stopped on validation noise before the
-        non-linear paths had learned anything.
+        non-linear paths had learned anything. With at least 256 validation rows, half that
+        many epochs without improvement send training back to the best weights at a tenth
+        of the learning rate (at most twice; Fashion-MNIST k = 2: test MSE 0.0255 -> 0.0249
+        in as many epochs; spam k = 2: held-out log-likelihood +5.6 nats per row). On fewer
+        validation rows it fitted their noise (breast_cancer, diabetes: -0.1 to -0.4 nats).
     tol : float, default=1e-4
         Minimum improvement of the held-out loss (nats per row; the Gaussian VAE works on
         standardized features, so this means the same whatever the data's units).
@@ -150,7 +154,8 @@ VAE_ATTRIBUTES_DOC = """\
         The batch size used ("auto" resolved, capped at the training rows).
     learning_rate_ : float
         The learning rate at the end of the last ``fit`` / ``partial_fit``:
-        ``learning_rate``, or a tenth of it per diverged epoch that was run again. A
+        ``learning_rate``, or a tenth of it per diverged epoch that was run again and per
+        plateau of the validation loss (see ``n_iter_no_change``). A
         ``warm_start`` fit or a further ``partial_fit`` continues at this rate until
         ``learning_rate`` is changed.
     kl_per_component_ : ndarray of shape (n_components,)
@@ -534,6 +539,7 @@ class _BaseVAE(BaseEstimator):
                 tol=self.tol,
                 learning_rate=learning_rate,
                 lr_retries=_training.LR_RETRIES,
+                lr_decays=_training.LR_DECAYS,
                 report=self._report if self.verbose else None,
             )
             trainer.store(self._vae)

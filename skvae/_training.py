@@ -33,6 +33,20 @@ BLOW_UP = 1e3
 LR_RETRIES = 3
 LR_BACKOFF = 10.0
 
+#: With at least ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows: when the held-out loss
+#: has not improved for half the patience (``n_iter_no_change // 2`` epochs), training goes
+#: back to the best weights and goes on at the learning rate divided by
+#: ``LR_DECAY_FACTOR``, at most ``LR_DECAYS`` times. The stopping rule is unchanged
+#: (``n_iter_no_change`` epochs since the last improvement). Measured (defaults, 3-fold):
+#: Fashion-MNIST k = 2 (6,000 validation rows) test MSE 0.0255 -> 0.0249 in 159 epochs
+#: against 160; spam k = 2 / 8 (307 validation rows) held-out LL -82.5 -> -76.9 and
+#: -63.2 -> -62.3 nats per row. With fewer validation rows the choice among more candidate
+#: weights fits the validation rows' noise: breast_cancer (38) lost 0.1 / 0.4 nats,
+#: diabetes (30) 0.1, cells (135) 0.35; hence the threshold.
+LR_DECAYS = 2
+LR_DECAY_FACTOR = 10.0
+LR_DECAY_MIN_VALIDATION_ROWS = 256
+
 
 def beta_at(epoch, beta, kl_warmup):
     """β for a 0-based epoch: ramps linearly from ``beta / kl_warmup`` up to ``beta``."""
@@ -50,6 +64,7 @@ class TrainingResult:
     start_val_loss: float = None
     learning_rate: float = None
     retried_at: list = field(default_factory=list)
+    decayed_at: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
 
 
@@ -73,6 +88,8 @@ def train(
     learning_rate=None,
     lr_retries=0,
     lr_backoff=LR_BACKOFF,
+    lr_decays=0,
+    lr_decay_factor=LR_DECAY_FACTOR,
     report=None,
 ):
     """Train ``runner.vae`` for up to ``max_epochs`` epochs.
@@ -95,6 +112,10 @@ def train(
         Diverged epochs to undo and run again from the best weights so far, each with a
         fresh optimizer state and the learning rate divided by ``lr_backoff`` (it stays
         lowered for the rest of the call).
+    lr_decays : int
+        With at least ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows, how many times a
+        plateau of ``n_iter_no_change // 2`` epochs sends training back to the best weights
+        at the learning rate divided by ``lr_decay_factor`` (see ``LR_DECAYS``).
     report : callable(epoch, record, seconds) or None, called after every epoch.
 
     Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
@@ -124,6 +145,8 @@ def train(
     best_train = best_loss
     if learning_rate is None:
         learning_rate = float(np.asarray(runner.optimizer.learning_rate))
+    if x_val is None or int(x_val.shape[0]) < LR_DECAY_MIN_VALIDATION_ROWS:
+        lr_decays = 0
     epoch = 0
     while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
@@ -172,6 +195,14 @@ def train(
                 since_best = 0
             if val_loss < best_loss:
                 best_loss, best_weights = val_loss, weights
+            if len(result.decayed_at) < lr_decays and since_best == max(
+                1, n_iter_no_change // 2
+            ):
+                result.decayed_at.append(first_epoch + epoch)
+                learning_rate /= lr_decay_factor
+                runner.optimizer.learning_rate = learning_rate
+                weights = best_weights
+                vae.set_weights(weights)
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1

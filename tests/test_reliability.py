@@ -389,6 +389,26 @@ def test_a_sharp_linear_start_fits_without_warning_and_keeps_its_score():
     assert est.learning_rate_ == lowered
 
 
+def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
+    """Half the patience without improvement sends training back to the best weights at a
+    tenth of the rate (at most twice), where the validation rows are many enough for the
+    choice among more epochs to mean something; the kept weights stay the best validation
+    epoch's, and fewer validation rows leave the rate alone."""
+    from skvae import _training
+
+    rng = np.random.RandomState(0)
+    latent = rng.randn(3000, 2)
+    X = np.tanh(latent @ rng.randn(2, 6)) + 0.1 * rng.randn(3000, 6)
+    params = dict(hidden_layer_sizes=(8,), n_iter_no_change=4, kl_warmup=0, max_iter=300,
+                  random_state=0)
+    many = VAETransformer(2, **params).fit(X)  # 300 validation rows
+    assert many.n_iter_ < 300
+    assert 1e-3 / 10**_training.LR_DECAYS * 0.999 < many.learning_rate_ < 1e-3
+    assert many.learning_rate == 1e-3
+    few = VAETransformer(2, **params).fit(X[:2000])  # 200 validation rows
+    assert few.learning_rate_ == 1e-3
+
+
 # ---------------------------------------------------------------- persistence
 
 _LOAD_AND_RUN = textwrap.dedent(
