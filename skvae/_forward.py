@@ -56,10 +56,12 @@ def _softplus(h):
     return np.logaddexp(h, 0).astype(h.dtype, copy=False)
 
 
-def _sigmoid(h):
+def _sigmoid(h, out=None):
     # 0.5 * (1 + tanh(h / 2)): exact sigmoid, no overflow, and NumPy's SIMD tanh is ~4x
     # faster than scipy's expit (12 ms against 50 ms for 10,000 x 784 float32 here).
-    out = np.multiply(h, 0.5, dtype=h.dtype)
+    # out=h computes in place (DenseStack's pre-activations are fresh arrays): no second
+    # array of the output's size.
+    out = np.multiply(h, 0.5, out=out, dtype=h.dtype)
     np.tanh(out, out=out)
     out += 1
     out *= 0.5
@@ -76,7 +78,7 @@ ACTIVATIONS = {
     "selu": _selu,
     "elu": _elu,
     "tanh": np.tanh,
-    "sigmoid": _sigmoid,
+    "sigmoid": lambda h: _sigmoid(h, out=h),
     "softplus": _softplus,
     "swish": _swish,
     "silu": _swish,
@@ -204,7 +206,8 @@ def blocked_matmul(x, w):
     out = np.empty((n, w.shape[1]), dtype=np.result_type(x, w))
     if n_full:
         full = np.ascontiguousarray(x[:n_full]).reshape(n_full // BLOCK, BLOCK, -1)
-        out[:n_full] = np.matmul(full, w).reshape(n_full, -1)
+        # Written in place: no temporary of the output's size (a view of out's full rows).
+        np.matmul(full, w, out=out[:n_full].reshape(n_full // BLOCK, BLOCK, -1))
     if n_full < n:
         last = np.zeros((1, BLOCK, x.shape[1]), dtype=x.dtype)
         last[0, : n - n_full] = x[n_full:]
