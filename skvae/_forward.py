@@ -108,6 +108,12 @@ class RowThreads:
     MIN_ROWS = 16 * BLOCK
 
     def __init__(self):
+        self._reset()
+        # A child made by fork() has the pool object but not its threads: start afresh there.
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._depth = 0

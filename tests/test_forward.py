@@ -187,3 +187,30 @@ def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
     z[2] *= 3
     (out,) = decode(z)
     np.testing.assert_allclose(out[2] - out[1], out[1] - out[0], atol=1e-5 * np.abs(out).max())
+
+
+_FORKED = {}
+
+
+def _threaded_forward_in_child():
+    stack, x = _FORKED["stack"], _FORKED["x"]
+    return stack(x)[0]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork() on this platform")
+def test_threaded_inference_works_in_a_forked_child():
+    # multiprocessing's "fork" start method copies the thread pool object but not its
+    # threads; the child must not wait for ever on workers that do not exist.
+    import multiprocessing
+
+    from threadpoolctl import threadpool_limits
+
+    encoder, _ = _models("selu")
+    stack = _forward.DenseStack.from_keras(encoder)
+    x = np.random.RandomState(10).uniform(size=(3 * _forward.RowThreads.MIN_ROWS, 7))
+    with threadpool_limits(2):
+        expected = stack(x)[0]  # the parent's pool now exists
+        _FORKED.update(stack=stack, x=x)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            got = pool.apply_async(_threaded_forward_in_child).get(timeout=120)
+    assert_bitwise_equal(got, expected)
