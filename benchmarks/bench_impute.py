@@ -38,9 +38,8 @@ from collections import Counter
 import numpy as np
 
 from _common import add_run_options, finish, header, table, table_row
-from bench_tables import parse_overrides, prepare, real_tables
+from bench_tables import SKLEARN_TABLES, parse_overrides, prepare, real_tables
 
-from sklearn import datasets as skd
 from sklearn.base import clone
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -81,13 +80,7 @@ def _numeric(name, table_loader):
 
 
 def all_datasets(tables):
-    loaders = {
-        "wine": _sklearn(skd.load_wine, "classification"),
-        "breast_cancer": _sklearn(skd.load_breast_cancer, "classification"),
-        "iris": _sklearn(skd.load_iris, "classification"),
-        "diabetes": _sklearn(skd.load_diabetes, "regression"),
-        "digits": _sklearn(skd.load_digits, "classification"),
-    }
+    loaders = {name: _sklearn(load, task) for name, (load, task) in SKLEARN_TABLES.items()}
     shared = real_tables(tables)
     for name in SHARED:
         if name in shared:

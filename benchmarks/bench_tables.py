@@ -105,16 +105,22 @@ def real_tables(folder):
     return loaders
 
 
+#: sklearn's bundled tables and their tasks (also read by bench_impute.py).
+SKLEARN_TABLES = {
+    "digits": (skd.load_digits, "classification"),
+    "wine": (skd.load_wine, "classification"),
+    "breast_cancer": (skd.load_breast_cancer, "classification"),
+    "iris": (skd.load_iris, "classification"),
+    "diabetes": (skd.load_diabetes, "regression"),
+}
+
+
 def all_datasets(tables):
-    loaders = {
-        "digits": _sklearn(skd.load_digits, "classification"),
-        "wine": _sklearn(skd.load_wine, "classification"),
-        "breast_cancer": _sklearn(skd.load_breast_cancer, "classification"),
-        "iris": _sklearn(skd.load_iris, "classification"),
-        "diabetes": _sklearn(skd.load_diabetes, "regression"),
+    loaders = {name: _sklearn(load, task) for name, (load, task) in SKLEARN_TABLES.items()}
+    loaders.update({
         "swiss_roll": _manifold(skd.make_swiss_roll),
         "s_curve": _manifold(skd.make_s_curve),
-    }
+    })
     loaders.update(real_tables(tables))
     return loaders
 
