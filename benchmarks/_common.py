@@ -49,6 +49,19 @@ def add_run_options(parser, estimator):
     parser.add_argument("--csv", help="also write the rows to this CSV file")
 
 
+def chosen(known, args, quick, matches=lambda name, wanted: name == wanted, kind="datasets"):
+    """The names of ``known`` that ``--quick`` (the list ``quick``), ``--only`` and ``--skip``
+    select, in the order asked for; says which asked-for names match nothing."""
+    wanted = quick if args.quick else (args.only.split(",") if args.only else list(known))
+    skip = [s for s in args.skip.split(",") if s]
+    unknown = [w for w in wanted if not any(matches(n, w) for n in known)]
+    if unknown:
+        print(f"# unknown {kind} (skipped): {', '.join(unknown)}; known: {', '.join(known)}")
+    names = [n for w in wanted for n in known if matches(n, w)]
+    names = [n for n in dict.fromkeys(names) if not any(matches(n, s) for s in skip)]
+    return names
+
+
 def finish(rows, columns, summary, csv_path):
     """The full table, the benchmark's summary lines and the CSV, once every row is in."""
     print()

@@ -37,7 +37,7 @@ from collections import Counter
 
 import numpy as np
 
-from _common import add_run_options, finish, header, table, table_row
+from _common import add_run_options, chosen, finish, header, table, table_row
 from bench_tables import SKLEARN_TABLES, parse_overrides, prepare, real_tables
 
 from sklearn.base import clone
@@ -281,17 +281,13 @@ def main():
 
     header("Imputation RMSE (standardized scale): VAEImputer vs sklearn's imputers")
     loaders = all_datasets(args.tables)
-    names = QUICK if args.quick else (args.only.split(",") if args.only else list(loaders))
-    names = [n for n in names if n not in args.skip.split(",")]
-    unknown = [n for n in names if n not in loaders]
-    if unknown:
-        print(f"# unknown datasets (skipped): {', '.join(unknown)}; known: {', '.join(loaders)}")
+    names = chosen(loaders, args, QUICK)
     print(f"# missingness: {', '.join(mechanism_label(m) for m in mechanisms)}; "
           f"VAEImputer(random_state=0, **{overrides})\n", flush=True)
 
     print("| " + " | ".join(COLUMNS) + " |", flush=True)
     rows = []
-    for name in [n for n in names if n in loaders]:
+    for name in names:
         X, y, task = load(loaders[name])
         for mechanism in mechanisms:
             holed, mask = remove_cells(X, mechanism)

@@ -40,7 +40,7 @@ from collections import Counter
 
 import numpy as np
 
-from _common import add_run_options, finish, header, table, table_row
+from _common import add_run_options, chosen, finish, header, table, table_row
 from bench_tables import parse_overrides, real_tables
 
 from sklearn import datasets as skd
@@ -123,9 +123,9 @@ def all_tasks(args):
     return tasks
 
 
-def selected(names, wanted):
-    """Task names matching `wanted` exactly or as a prefix before '-' (digits: both)."""
-    return [n for n in names if any(n == w or n.startswith(w + "-") for w in wanted)]
+def _matches(name, wanted):
+    """A task name asked for exactly or as a prefix before '-' ("digits": both)."""
+    return name == wanted or name.startswith(wanted + "-")
 
 
 # ---------------------------------------------------------------- detectors
@@ -265,12 +265,7 @@ def main():
 
     header("Outlier detection ROC-AUC / AP: VAEOutlierDetector vs sklearn's detectors")
     tasks = all_tasks(args)
-    wanted = QUICK if args.quick else (args.only.split(",") if args.only else list(tasks))
-    names = [n for n in selected(tasks, wanted)
-             if n not in selected(tasks, [s for s in args.skip.split(",") if s])]
-    unknown = [w for w in wanted if not selected(tasks, [w])]
-    if unknown:
-        print(f"# unknown tasks (skipped): {', '.join(unknown)}; known: {', '.join(tasks)}")
+    names = chosen(tasks, args, QUICK, matches=_matches, kind="tasks")
     print(f"# outliers {args.share:.0%} of each task; VAEOutlierDetector(random_state=0, "
           f"**{overrides})\n", flush=True)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import add_run_options, finish, header, table_row
+from _common import add_run_options, chosen, finish, header, table_row
 
 from sklearn import datasets as skd
 from sklearn.compose import ColumnTransformer
@@ -247,17 +247,13 @@ def main():
 
     header("Held-out log-likelihood and downstream quality: VAETransformer vs PPCA / FA")
     loaders = all_datasets(args.tables)
-    names = QUICK if args.quick else (args.only.split(",") if args.only else list(loaders))
-    names = [n for n in names if n not in args.skip.split(",")]
-    unknown = [n for n in names if n not in loaders]
-    if unknown:
-        print(f"# unknown datasets (skipped): {', '.join(unknown)}; known: {', '.join(loaders)}")
+    names = chosen(loaders, args, QUICK)
     print(f"# k = {ks}, {folds}-fold CV, VAETransformer(k, random_state=0, **{overrides})\n",
           flush=True)
 
     print("| " + " | ".join(COLUMNS) + " |", flush=True)
     rows = []
-    for name in [n for n in names if n in loaders]:
+    for name in names:
         label, X, y, task, preprocessor = prepare(name, loaders[name])
         d = preprocessor().fit_transform(X).shape[1]
         for k in ks:
