@@ -126,7 +126,10 @@ class RowThreads:
     @contextlib.contextmanager
     def single_blas(self):
         """Context with OpenBLAS (any BLAS threadpoolctl finds) at one thread; yields the
-        number of threads the caller may use instead."""
+        number of threads the caller may use instead (1 on a worker thread)."""
+        if getattr(self._local, "inside", False):  # a worker: the caller holds the limit
+            yield 1
+            return
         with self._lock:
             if self._depth == 0:
                 if self._blas is None:
@@ -150,33 +153,19 @@ class RowThreads:
     def map(self, fn, chunks):
         """``[fn(chunk) for chunk in chunks]``, on up to the BLAS thread count of threads."""
         chunks = list(chunks)
-        if getattr(self._local, "inside", False):  # already on a worker: stay serial
-            return [fn(chunk) for chunk in chunks]
         with self.single_blas() as n_threads:
             if n_threads <= 1 or len(chunks) <= 1:
                 return [fn(chunk) for chunk in chunks]
             return list(self._executor(n_threads).map(self._on_worker(fn), chunks))
 
-    def rows(self, n_rows, n_threads=None):
+    def rows(self, n_rows, n_threads):
         """Slices that cover ``n_rows`` rows in whole blocks, one per thread (or one slice
         below ``MIN_ROWS``)."""
-        if n_rows < self.MIN_ROWS:
-            return [slice(0, n_rows)]
-        n_threads = n_threads or self._n_threads_now()
-        if n_threads <= 1:
+        if n_rows < self.MIN_ROWS or n_threads <= 1:
             return [slice(0, n_rows)]
         blocks = -(-n_rows // BLOCK)
         per = -(-blocks // n_threads) * BLOCK
         return [slice(s, min(s + per, n_rows)) for s in range(0, n_rows, per)]
-
-    def _n_threads_now(self):
-        if getattr(self._local, "inside", False):
-            return 1
-        with self._lock:
-            if self._depth:
-                return self._n_threads
-        with self.single_blas() as n_threads:
-            return n_threads
 
     def _on_worker(self, fn):
         def run(chunk):
@@ -288,20 +277,20 @@ class DenseStack:
         """Forward pass in ``x``'s float dtype; a list of ``heads`` arrays (rows split over
         :data:`THREADS`)."""
         weights = self._weights(x.dtype)
-        chunks = THREADS.rows(x.shape[0])
-        if len(chunks) == 1:
-            with THREADS.single_blas():
+        with THREADS.single_blas() as n_threads:
+            chunks = THREADS.rows(x.shape[0], n_threads)
+            if len(chunks) == 1:
                 return self._forward(x, weights)
-        outputs = [
-            np.empty((x.shape[0], kernel.shape[1]), dtype=x.dtype)
-            for kernel, _, _ in weights[-self.heads :]
-        ]
+            outputs = [
+                np.empty((x.shape[0], kernel.shape[1]), dtype=x.dtype)
+                for kernel, _, _ in weights[-self.heads :]
+            ]
 
-        def run(rows):
-            for out, part in zip(outputs, self._forward(x[rows], weights)):
-                out[rows] = part
+            def run(rows):
+                for out, part in zip(outputs, self._forward(x[rows], weights)):
+                    out[rows] = part
 
-        THREADS.map(run, chunks)
+            THREADS.map(run, chunks)
         return outputs
 
     def _forward(self, x, weights):
