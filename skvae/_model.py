@@ -399,6 +399,18 @@ class EpochRunner:
         parts = self._evaluate(x, tf.constant(eps, tf.float32)).numpy()
         return float(parts[0]), float(parts[1])
 
+    def optimizer_state(self):
+        """The optimizer's variables (moments, step count, learning rate) as arrays."""
+        return [np.array(v.numpy()) for v in self.optimizer.variables]
+
+    def load_optimizer_state(self, state=None, learning_rate=None):
+        """Set the optimizer's variables to ``state`` (from :meth:`optimizer_state`), or to a
+        fresh state (zeros) for None; then the learning rate, if given."""
+        for i, variable in enumerate(self.optimizer.variables):
+            variable.assign(np.zeros(variable.shape, variable.dtype) if state is None else state[i])
+        if learning_rate is not None:
+            self.optimizer.learning_rate = learning_rate
+
 
 class TrainerCache:
     """Compiled trainers kept for reuse across fits: tracing (and XLA compilation) of the
@@ -465,12 +477,7 @@ class Trainer:
         state, and ``learning_rate``."""
         self.vae.set_weights(vae.get_weights())
         self.vae.sampling.seed_generator.state.assign(vae.sampling.seed_generator.state)
-        for i, variable in enumerate(self.optimizer.variables):
-            value = np.zeros(variable.shape, variable.dtype) if optimizer_state is None else (
-                optimizer_state[i]
-            )
-            variable.assign(value)
-        self.optimizer.learning_rate = learning_rate
+        self.runner.load_optimizer_state(optimizer_state, learning_rate)
 
     def store(self, vae):
         """Copy the trained weights and seed state back into ``vae``."""
@@ -478,4 +485,4 @@ class Trainer:
         vae.sampling.seed_generator.state.assign(self.vae.sampling.seed_generator.state)
 
     def optimizer_state(self):
-        return [np.array(v.numpy()) for v in self.optimizer.variables]
+        return self.runner.optimizer_state()

@@ -151,7 +151,7 @@ def train(
     while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = weights
-        optimizer_snapshot = [v.numpy() for v in runner.optimizer.variables]
+        optimizer_snapshot = runner.optimizer_state()
         start = time.perf_counter()
         recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
         loss = recon + epoch_beta * kl
@@ -169,14 +169,11 @@ def train(
                 learning_rate /= lr_backoff
                 weights = best_weights if x_val is not None else snapshot
                 vae.set_weights(weights)
-                for variable in runner.optimizer.variables:
-                    variable.assign(np.zeros(variable.shape, variable.dtype))
-                runner.optimizer.learning_rate = learning_rate
+                runner.load_optimizer_state(None, learning_rate)
                 since_best = 0
                 continue
             vae.set_weights(snapshot)
-            for variable, value in zip(runner.optimizer.variables, optimizer_snapshot):
-                variable.assign(value)  # moments turned NaN too
+            runner.load_optimizer_state(optimizer_snapshot)  # moments turned NaN too
             result.diverged = True
             break
         best_train = min(best_train, loss)
