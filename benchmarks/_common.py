@@ -109,6 +109,25 @@ def median_seconds(fn, repeat=20, warmup=2):
     return float(np.median(times))
 
 
+def interleaved_medians(fns, repeat=20, warmup=2, caps=None):
+    """Median seconds of each callable in ``fns`` (a dict), timed round-robin: one call of
+    each per round, so a change of clock speed or load during the run (common here) hits
+    every entry alike instead of whichever was being timed then. ``caps`` maps a name to a
+    smaller number of rounds for slow calls."""
+    caps = caps or {}
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for round_ in range(repeat):
+        for name, fn in fns.items():
+            if round_ < caps.get(name, repeat):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def rss_mb():
     """Current resident set size in MB (Linux)."""
     with open("/proc/self/statm") as f:

@@ -1,6 +1,9 @@
 """Inference latency: VAETransformer's transform / inverse_transform / score_samples against
 PCA and against calling the Keras models directly, for 1 row and for 10,000 rows.
 
+Calls are timed round-robin (one call of each per round; median per call), so that the
+machine's changing speed hits every row alike.
+
 Usage: python benchmarks/bench_inference.py
 """
 
@@ -8,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from _common import fashion_mnist, header, median_seconds, table
+from _common import fashion_mnist, header, interleaved_medians, table
 
 from sklearn.decomposition import PCA
 from skvae import VAETransformer
@@ -40,9 +43,9 @@ def main():
             "score_samples: VAETransformer (16 samples)": lambda: est.score_samples(x),
             "score_samples: PCA": lambda: pca.score_samples(x),
         }
-        for name, fn in timings.items():
-            r = 3 if (n > 1 and "predict(" in name) else repeat
-            rows.append({"rows": n, "call": name, "ms": 1e3 * median_seconds(fn, repeat=r)})
+        slow = {name: 3 for name in timings if n > 1 and "predict(" in name}
+        medians = interleaved_medians(timings, repeat=repeat, caps=slow)
+        rows += [{"rows": n, "call": name, "ms": 1e3 * s} for name, s in medians.items()]
     table(rows, ["rows", "call", "ms"])
 
 
