@@ -12,7 +12,8 @@ fitted on the training fold only: StandardScaler, or for the real tables mean im
 StandardScaler of numeric columns and one-hot encoding of the others):
 - LL: held-out log-likelihood per row (``.score``) of VAETransformer(k), PCA(k), FA(k);
 - metric: accuracy of reducer -> LogisticRegression, or R² of reducer -> Ridge, on the
-  held-out fold, for the VAE (the same fitted model as for LL) and PCA;
+  held-out fold, for the VAE (the same fitted model as for LL), PCA and FA (FA's
+  ``transform``, the posterior mean, is what a Gaussian VAE starting from FA begins with);
 - VAE fit seconds and epochs (means over folds), and how many fits raised warnings.
 
 Usage: python benchmarks/bench_tables.py [--quick] [--only a,b] [--skip a,b] [--k 2,8]
@@ -43,7 +44,7 @@ from skvae import VAETransformer
 MAX_ROWS = 5000
 QUICK = ["iris", "wine", "swiss_roll", "crabs", "oils"]
 COLUMNS = ["dataset", "n", "d", "k", "LL VAE", "LL PPCA", "LL FA", "LL margin", "metric",
-           "VAE metric", "PCA metric", "fit s", "epochs", "warnings"]
+           "VAE metric", "PCA metric", "FA metric", "fit s", "epochs", "warnings"]
 
 
 # ---------------------------------------------------------------- datasets
@@ -163,7 +164,8 @@ def evaluate(X, y, task, preprocessor, k, folds, overrides):
     cv_class = StratifiedKFold if task == "classification" else KFold
     cv = cv_class(n_splits=folds, shuffle=True, random_state=0)
     take = (lambda idx: X.iloc[idx]) if hasattr(X, "iloc") else (lambda idx: X[idx])
-    scores = {key: [] for key in ("ll_vae", "ll_ppca", "ll_fa", "m_vae", "m_pca", "s", "ep")}
+    keys = ("ll_vae", "ll_ppca", "ll_fa", "m_vae", "m_pca", "m_fa", "s", "ep")
+    scores = {key: [] for key in keys}
     warned, error = [], ""
     for train, test in cv.split(X, y):
         prep = preprocessor().fit(take(train))
@@ -171,9 +173,9 @@ def evaluate(X, y, task, preprocessor, k, folds, overrides):
         for key, reducer in (("ppca", PCA(k)), ("fa", FactorAnalysis(k, random_state=0))):
             watched(lambda: reducer.fit(X_train), warned)
             scores[f"ll_{key}"].append(reducer.score(X_test))
-            if key == "ppca":
-                scores["m_pca"].append(downstream(task, reducer.transform(X_train), y[train],
-                                                  reducer.transform(X_test), y[test], warned))
+            metric = "m_pca" if key == "ppca" else "m_fa"
+            scores[metric].append(downstream(task, reducer.transform(X_train), y[train],
+                                             reducer.transform(X_test), y[test], warned))
         if error:
             continue
         try:
@@ -189,7 +191,7 @@ def evaluate(X, y, task, preprocessor, k, folds, overrides):
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:80]
     means = {key: float(np.mean(v)) if v and not error else float("nan")
              for key, v in scores.items()}
-    for key in ("ll_ppca", "ll_fa", "m_pca"):  # the baselines don't depend on the VAE
+    for key in ("ll_ppca", "ll_fa", "m_pca", "m_fa"):  # the baselines don't depend on the VAE
         means[key] = float(np.mean(scores[key]))
     categories = sorted({c for cats in warned for c in cats})
     means["warnings"] = f"{len(warned)} ({', '.join(categories)})" if warned else "0"
@@ -201,7 +203,8 @@ def make_row(label, n, d, k, task, means, error):
     return {"dataset": label, "n": n, "d": d, "k": k, "LL VAE": error or means["ll_vae"],
             "LL PPCA": means["ll_ppca"], "LL FA": means["ll_fa"], "LL margin": margin,
             "metric": "acc" if task == "classification" else "R²",
-            "VAE metric": means["m_vae"], "PCA metric": means["m_pca"], "fit s": means["s"],
+            "VAE metric": means["m_vae"], "PCA metric": means["m_pca"],
+            "FA metric": means["m_fa"], "fit s": means["s"],
             "epochs": means["ep"], "warnings": means["warnings"]}
 
 
@@ -211,10 +214,12 @@ def summary(rows):
     if not done:
         return
     ll = np.array([[r["LL VAE"], r["LL PPCA"], r["LL FA"]] for r in done])
-    metric = np.array([[r["VAE metric"], r["PCA metric"]] for r in done])
+    metric = np.array([[r["VAE metric"], r["PCA metric"], r["FA metric"]] for r in done])
     print(f"# VAE LL >= max(PPCA, FA): {np.sum(ll[:, 0] >= ll[:, 1:].max(axis=1))} of {len(done)}; "
           f">= PPCA: {np.sum(ll[:, 0] >= ll[:, 1])}; >= FA: {np.sum(ll[:, 0] >= ll[:, 2])}")
-    print(f"# VAE metric >= PCA metric: {np.sum(metric[:, 0] >= metric[:, 1])} of {len(done)}")
+    print(f"# VAE metric >= PCA metric: {np.sum(metric[:, 0] >= metric[:, 1])} of {len(done)}; "
+          f">= FA metric: {np.sum(metric[:, 0] >= metric[:, 2])}; FA >= PCA: "
+          f"{np.sum(metric[:, 2] >= metric[:, 1])}")
     margins = [r["LL margin"] for r in done]
     print(f"# mean LL margin (VAE - max(PPCA, FA)): {np.mean(margins):.4g} nats/row "
           f"(median {np.median(margins):.4g})", flush=True)
