@@ -304,11 +304,19 @@ def make_optimizer(name, learning_rate):
 class EpochRunner:
     """Runs whole epochs of minibatch training inside one compiled ``tf.function``.
 
-    The training rows live in one float32 tensor; each epoch takes a permutation (from the
-    caller's random state) and a beta, and returns the mean reconstruction NLL and latent
-    loss of the epoch. The loop stops at the first step whose loss is not finite, and says so.
-    The last, partial batch is padded to full size and masked, so there is one shape and one
-    compilation per fit.
+    The training rows live in one float32 tensor; each epoch takes a permutation and the
+    epoch's sampling noise (both from the caller's random state) and a beta, and returns the
+    mean reconstruction NLL and latent loss of the epoch. The loop stops at the first step
+    whose loss is not finite, and says so. The last, partial batch is padded to full size and
+    masked, so there is one shape and one compilation per fit.
+
+    The noise ``eps`` of ``z = mean + eps * exp(log_var / 2)`` comes in as an input instead
+    of being drawn in the graph by the :class:`Sampling` layer: XLA:CPU compiles TensorFlow's
+    stateless normal sampler (threefry) to scalar integer code. Profiled on Fashion-MNIST
+    (784-150-100-10, batch 128), drawing a step's 1,280 normals took 0.54 ms of a 3.4 ms
+    step; NumPy draws a whole epoch's 550,000 in ~7 ms. Side by side in one process, an
+    epoch took 1.06 s against 1.35 s, and its first call (tracing and compiling) 2.9 s
+    against 3.8 s.
     """
 
     #: XLA compilation costs ~1.5 s per fit and pays off only on large data: at 55,000 x 784
@@ -327,8 +335,9 @@ class EpochRunner:
         # method and warn about "retracing". The signatures leave the row counts open, so
         # one trace serves every data set of the same width (see TrainerCache).
         width = vae.encoder.inputs[0].shape[-1]
-        n_components = vae.encoder.outputs[0].shape[-1]
+        self.n_components = n_components = vae.encoder.outputs[0].shape[-1]
         rows = tf.TensorSpec((None, width), tf.float32)
+        codes = tf.TensorSpec((None, n_components), tf.float32)
         self._epoch = tf.function(
             functools.partial(EpochRunner._epoch_graph, self),
             jit_compile=jit_compile,
@@ -337,25 +346,27 @@ class EpochRunner:
                 tf.TensorSpec((None,), tf.int32),
                 tf.TensorSpec((), tf.int32),
                 tf.TensorSpec((), tf.float32),
+                codes,
             ],
         )
         self._evaluate = tf.function(
             functools.partial(EpochRunner._evaluate_graph, self),
             jit_compile=jit_compile,
-            input_signature=[rows, tf.TensorSpec((None, n_components), tf.float32)],
+            input_signature=[rows, codes],
         )
 
-    def _epoch_graph(self, x, order, n_rows, beta):
+    def _epoch_graph(self, x, order, n_rows, beta, noise):
         bs = self.batch_size
         batches = tf.reshape(order, (-1, bs))
         n_batches = tf.shape(batches)[0]
+        noise = tf.reshape(noise, (n_batches, bs, self.n_components))
         positions = tf.range(bs)
 
         def step(i, sums, finite):
             xb = tf.gather(x, batches[i])
             mask = tf.cast(i * bs + positions < n_rows, x.dtype)
             with tf.GradientTape() as tape:
-                recon, kl = self.vae.loss_parts(xb, training=True)
+                recon, kl = self.vae.loss_parts(xb, training=True, eps=noise[i])
                 loss = tf.reduce_sum(mask * (recon + beta * kl)) / tf.reduce_sum(mask)
             grads = tape.gradient(loss, self.variables)
             # update_step per variable rather than optimizer.apply: apply() registers a
@@ -379,8 +390,10 @@ class EpochRunner:
         recon, kl = self.vae.loss_parts(x, training=False, eps=eps)
         return tf.stack([tf.reduce_mean(recon), tf.reduce_mean(kl)])
 
-    def run_epoch(self, x, permutation, beta):
-        """One pass over ``x`` (a tf tensor) in ``permutation``'s order.
+    def run_epoch(self, x, permutation, beta, noise):
+        """One pass over ``x`` (a tf tensor) in ``permutation``'s order; ``noise`` (one row
+        of ``n_components`` standard normals per entry of ``permutation``) is the ``eps`` of
+        the sampled codes, row i of the epoch getting ``noise[i]``.
 
         Returns ``(reconstruction, kl, finite, steps)``.
         """
@@ -388,8 +401,11 @@ class EpochRunner:
         n_batches = -(-n_rows // self.batch_size)
         order = np.zeros(n_batches * self.batch_size, dtype=np.int32)
         order[:n_rows] = permutation
+        eps = np.zeros((n_batches * self.batch_size, self.n_components), dtype=np.float32)
+        eps[:n_rows] = noise
         parts, finite, steps = self._epoch(
-            x, tf.constant(order), tf.constant(n_rows, tf.int32), tf.constant(beta, x.dtype)
+            x, tf.constant(order), tf.constant(n_rows, tf.int32), tf.constant(beta, x.dtype),
+            tf.constant(eps),
         )
         parts = parts.numpy()
         return float(parts[0]), float(parts[1]), bool(finite), int(steps)
@@ -472,17 +488,15 @@ class Trainer:
         self.runner = EpochRunner(vae, self.optimizer, batch_size, jit_compile=jit_compile)
 
     def load(self, vae, optimizer_state, learning_rate):
-        """Copy ``vae``'s weights and sampling seed state in; the optimizer gets
-        ``optimizer_state`` (a list of arrays from :meth:`optimizer_state`) or a fresh
-        state, and ``learning_rate``."""
+        """Copy ``vae``'s weights in; the optimizer gets ``optimizer_state`` (a list of
+        arrays from :meth:`optimizer_state`) or a fresh state, and ``learning_rate``. (The
+        sampling noise comes from the fit's random state, see :class:`EpochRunner`.)"""
         self.vae.set_weights(vae.get_weights())
-        self.vae.sampling.seed_generator.state.assign(vae.sampling.seed_generator.state)
         self.runner.load_optimizer_state(optimizer_state, learning_rate)
 
     def store(self, vae):
-        """Copy the trained weights and seed state back into ``vae``."""
+        """Copy the trained weights back into ``vae``."""
         vae.set_weights(self.vae.get_weights())
-        vae.sampling.seed_generator.state.assign(self.vae.sampling.seed_generator.state)
 
     def optimizer_state(self):
         return self.runner.optimizer_state()

@@ -98,7 +98,7 @@ def train(
     ----------
     runner : EpochRunner
     x : tf.Tensor holding the training rows (and possibly others).
-    rng : numpy RandomState, for the per-epoch shuffles.
+    rng : numpy RandomState, for the per-epoch shuffles and sampling noise.
     rows : int array or None
         Indices of the training rows in ``x`` (None: all). Indexing avoids a second copy of
         the data for the train / validation split.
@@ -148,12 +148,17 @@ def train(
     if x_val is None or int(x_val.shape[0]) < LR_DECAY_MIN_VALIDATION_ROWS:
         lr_decays = 0
     epoch = 0
+    # The sampling noise of every epoch: float32 normals from NumPy's fast generator, seeded
+    # from the caller's random state (see EpochRunner on why not in the graph).
+    noise_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
     while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = weights
         optimizer_snapshot = runner.optimizer_state()
         start = time.perf_counter()
-        recon, kl, finite, _ = runner.run_epoch(x, rows[rng.permutation(len(rows))], epoch_beta)
+        order = rows[rng.permutation(len(rows))]
+        noise = noise_rng.standard_normal((len(order), runner.n_components), dtype=np.float32)
+        recon, kl, finite, _ = runner.run_epoch(x, order, epoch_beta, noise)
         loss = recon + epoch_beta * kl
         finite = finite and np.isfinite(loss)
         weights = vae.get_weights()

