@@ -201,6 +201,8 @@ def blocked_matmul(x, w, out=None):
     n, n_full = x.shape[0], x.shape[0] - x.shape[0] % BLOCK
     if out is None:
         out = np.empty((n, w.shape[1]), dtype=np.result_type(x, w))
+    elif not out.flags.c_contiguous:  # its reshape below would be a copy, the result lost
+        raise ValueError("blocked_matmul writes into C-contiguous arrays only.")
     if n_full:
         full = np.ascontiguousarray(x[:n_full]).reshape(n_full // BLOCK, BLOCK, -1)
         # Written in place: no temporary of the output's size (a view of out's full rows).

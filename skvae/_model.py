@@ -436,7 +436,7 @@ class TrainerCache:
     A trainer is a Keras VAE, its optimizer and an :class:`EpochRunner`, owned by the cache
     and keyed by everything that shapes the traced graph (architecture, input width,
     likelihood, optimizer, batch size, XLA or not). A fit borrows one, copies its own
-    starting weights, sampling seed state and optimizer state in, trains, and copies them
+    starting weights and optimizer state in, trains, and copies them
     back out; the trainer holds nothing else between fits, so a reused trainer gives
     bitwise the same fit as a fresh one (tested). At most ``max_size`` idle trainers are
     kept (least recently used first out); concurrent fits of one key get separate trainers.

@@ -149,8 +149,10 @@ def train(
         lr_decays = 0
     epoch = 0
     # The sampling noise of every epoch: float32 normals from NumPy's fast generator, seeded
-    # from the caller's random state (see EpochRunner on why not in the graph).
-    noise_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    # from the caller's random state (see EpochRunner on why not in the graph) and the
+    # epochs already trained, so that a warm-started refit with an int random_state (the
+    # same RandomState again) does not replay the noise of the previous call.
+    noise_rng = np.random.default_rng([rng.randint(np.iinfo(np.int32).max), first_epoch])
     while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot = weights

@@ -492,6 +492,33 @@ def test_warm_start_continues_from_previous_weights(digits01):
         est.fit(X)
 
 
+def test_training_noise_is_reproducible_and_new_in_each_warm_started_call(digits01,
+                                                                          monkeypatch):
+    """The sampling noise of training comes from random_state: two fits with the same int
+    seed draw the same noise, and a warm-started refit (the same seed again) draws new
+    noise rather than replaying the previous call's."""
+    from skvae import _model
+
+    drawn, run_epoch = [], _model.EpochRunner.run_epoch
+
+    def watched(self, x, permutation, beta, noise):
+        drawn.append(np.array(noise))
+        return run_epoch(self, x, permutation, beta, noise)
+
+    monkeypatch.setattr(_model.EpochRunner, "run_epoch", watched)
+    X = digits01[0]
+    params = dict(likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=1,
+                  early_stopping=False, random_state=0)
+    VAETransformer(2, **params).fit(X)
+    est = VAETransformer(2, warm_start=True, **params).fit(X)
+    est.fit(X)
+    est.fit(X)  # the refits skip building the network: the same draws from random_state
+    first, same_seed, second_call, third_call = drawn
+    assert_bitwise_equal(same_seed, first)
+    assert not np.array_equal(third_call, second_call)
+    assert abs(float(third_call.std()) - 1) < 0.05  # standard normal
+
+
 def test_verbose_prints_one_line_per_epoch(digits01, capsys):
     VAETransformer(2, hidden_layer_sizes=(16,), max_iter=3, verbose=1,
                    random_state=0).fit(digits01[0])
