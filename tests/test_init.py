@@ -59,6 +59,23 @@ def test_linear_start_picks_the_better_model_on_the_validation_rows():
     assert loadings.shape == (13, 3) and noise.shape == (13,) and mean.shape == (13,)
 
 
+def test_row_log_likelihood_is_sklearns_density_row_by_row():
+    """The start is chosen (and bench_start judges it) on these per-row densities: they are
+    FactorAnalysis' and PCA's own score_samples."""
+    train, test = _wine()
+    fa = FactorAnalysis(3, random_state=0).fit(train)
+    np.testing.assert_allclose(
+        _init.row_log_likelihood(test, fa.components_.T, fa.noise_variance_, fa.mean_),
+        fa.score_samples(test), rtol=1e-10,
+    )
+    pca = PCA(3).fit(train)
+    loadings = pca.components_.T * np.sqrt(pca.explained_variance_ - pca.noise_variance_)
+    np.testing.assert_allclose(
+        _init.row_log_likelihood(test, loadings, np.full(13, pca.noise_variance_), pca.mean_),
+        pca.score_samples(test), rtol=1e-10,
+    )
+
+
 @pytest.mark.parametrize("shape", [(1, 5), (40, 1)])
 def test_no_linear_start_without_rows_or_features_to_spare(shape):
     x = np.random.RandomState(0).normal(size=shape)
