@@ -490,12 +490,14 @@ class _BaseVAE(BaseEstimator):
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _train(self, X_model, train_rows, val_rows, rng, max_epochs):
-        import tensorflow as tf
-
         _model, _training = _core()
         # One float32 copy of the data, resident for the whole fit; the split indexes into it.
-        x = _model.resident_tensor(X_model)
-        n_train = X_model.shape[0] if train_rows is None else len(train_rows)
+        # Row counts are padded to shape buckets, so refits on a few rows more or less (the
+        # folds of a cross-validation) reuse the compiled trainer's XLA executable.
+        x = _model.resident_tensor(X_model, n_rows=_model.padded_length(len(X_model)))
+        if train_rows is None:
+            train_rows = np.arange(len(X_model))
+        n_train = len(train_rows)
         batch_size = self.batch_size
         if isinstance(batch_size, str):
             batch_size = _defaults.batch_size(n_train)
@@ -503,7 +505,9 @@ class _BaseVAE(BaseEstimator):
         jit = n_train * X_model.shape[1] >= _model.EpochRunner.JIT_MIN_VALUES
         x_val = val_eps = None
         if val_rows is not None:
-            x_val = tf.convert_to_tensor(np.asarray(X_model[val_rows], dtype=np.float32))
+            x_val = _model.resident_tensor(
+                X_model[val_rows], n_rows=_model.padded_length(len(val_rows))
+            )
             val_eps = np.random.RandomState(self._val_seed).standard_normal(
                 (len(val_rows), self.n_components)
             ).astype(np.float32)

@@ -279,21 +279,44 @@ def set_linear_solution(vae, loadings, noise_variance, mean):
     vae.x_log_var.assign(np.log(np.maximum(excess, 1e-3 * floor)).astype(np.float32))
 
 
-def resident_tensor(array, dtype=np.float32, align=64):
-    """One float32 copy of ``array`` as a tf.Tensor, without a second transient copy.
+def padded_length(n):
+    """``n`` rounded up to a shape bucket: a multiple of 1/16 of the power of two at or
+    below it (at most 6.25 % more; 6,666 and 6,667 rows both give 6,912).
+
+    XLA compiles one executable per input shape. Without buckets the compiled trainer of an
+    architecture (see :class:`TrainerCache`) was compiled again for every new row count:
+    each cross-validation fold, the refit of a grid search, every partial_fit chunk. Measured
+    on 6,667 and 6,666 Fashion-MNIST rows (784-256-128-10): the first epoch on the second
+    row count took 2.3 s against 0.26 s for an epoch that reuses the executable.
+    """
+    n = int(n)
+    if n <= 16:
+        return max(n, 1)
+    quantum = 1 << (n.bit_length() - 5)
+    return -(-n // quantum) * quantum
+
+
+def resident_tensor(array, dtype=np.float32, align=64, n_rows=None):
+    """One float32 copy of ``array`` as a tf.Tensor, without a second transient copy, with
+    zero rows appended up to ``n_rows`` (a shape bucket, see :func:`padded_length`).
 
     ``tf.convert_to_tensor`` of a large array costs twice its size in RSS here (measured:
     337 MB for 165 MB of data). Instead, copy into a 64-byte-aligned NumPy buffer (the
-    alignment TensorFlow's kernels assume) and hand that buffer to TensorFlow through
-    DLPack, which shares it: the data then costs its own size once.
+    alignment TensorFlow's kernels assume; it aborts the process on an unaligned one) and
+    hand that buffer to TensorFlow through DLPack, which shares it: the data then costs its
+    own size once.
     """
-    n_bytes = array.size * np.dtype(dtype).itemsize
+    array = np.asarray(array)
+    n_rows = len(array) if n_rows is None else int(n_rows)
+    shape = (n_rows, *array.shape[1:])
+    n_bytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if n_bytes == 0:
-        return tf.convert_to_tensor(np.asarray(array, dtype=dtype))
+        return tf.zeros(shape, dtype)
     raw = np.empty(n_bytes + align, dtype=np.uint8)
     offset = (-raw.ctypes.data) % align
-    buffer = raw[offset : offset + n_bytes].view(dtype).reshape(array.shape)
-    np.copyto(buffer, array, casting="same_kind")
+    buffer = raw[offset : offset + n_bytes].view(dtype).reshape(shape)
+    np.copyto(buffer[: len(array)], array, casting="same_kind")
+    buffer[len(array) :] = 0
     return tf.experimental.dlpack.from_dlpack(buffer.__dlpack__())
 
 
@@ -308,7 +331,10 @@ class EpochRunner:
     epoch's sampling noise (both from the caller's random state) and a beta, and returns the
     mean reconstruction NLL and latent loss of the epoch. The loop stops at the first step
     whose loss is not finite, and says so. The last, partial batch is padded to full size and
-    masked, so there is one shape and one compilation per fit.
+    masked, so there is one shape and one compilation per fit; the order and noise are
+    padded further to a shape bucket (:func:`padded_length`) of batches that the loop does
+    not run, and the caller pads the data's rows (:func:`resident_tensor`), so that refits
+    on a few rows more or less reuse the compiled executable.
 
     The noise ``eps`` of ``z = mean + eps * exp(log_var / 2)`` comes in as an input instead
     of being drawn in the graph by the :class:`Sampling` layer: XLA:CPU compiles TensorFlow's
@@ -352,14 +378,15 @@ class EpochRunner:
         self._evaluate = tf.function(
             functools.partial(EpochRunner._evaluate_graph, self),
             jit_compile=jit_compile,
-            input_signature=[rows, codes],
+            input_signature=[rows, codes, tf.TensorSpec((), tf.int32)],
         )
 
     def _epoch_graph(self, x, order, n_rows, beta, noise):
         bs = self.batch_size
         batches = tf.reshape(order, (-1, bs))
-        n_batches = tf.shape(batches)[0]
-        noise = tf.reshape(noise, (n_batches, bs, self.n_components))
+        noise = tf.reshape(noise, (tf.shape(batches)[0], bs, self.n_components))
+        # The batches that hold rows; those beyond (shape-bucket padding) are never run.
+        n_batches = (n_rows + bs - 1) // bs
         positions = tf.range(bs)
 
         def step(i, sums, finite):
@@ -386,9 +413,11 @@ class EpochRunner:
         )
         return sums / tf.cast(n_rows, x.dtype), finite, i
 
-    def _evaluate_graph(self, x, eps):
+    def _evaluate_graph(self, x, eps, n_rows):
         recon, kl = self.vae.loss_parts(x, training=False, eps=eps)
-        return tf.stack([tf.reduce_mean(recon), tf.reduce_mean(kl)])
+        mask = tf.cast(tf.range(tf.shape(x)[0]) < n_rows, x.dtype)
+        sums = tf.stack([tf.reduce_sum(mask * recon), tf.reduce_sum(mask * kl)])
+        return sums / tf.cast(n_rows, x.dtype)
 
     def run_epoch(self, x, permutation, beta, noise):
         """One pass over ``x`` (a tf tensor) in ``permutation``'s order; ``noise`` (one row
@@ -398,10 +427,10 @@ class EpochRunner:
         Returns ``(reconstruction, kl, finite, steps)``.
         """
         n_rows = len(permutation)
-        n_batches = -(-n_rows // self.batch_size)
-        order = np.zeros(n_batches * self.batch_size, dtype=np.int32)
+        n_slots = padded_length(-(-n_rows // self.batch_size)) * self.batch_size
+        order = np.zeros(n_slots, dtype=np.int32)
         order[:n_rows] = permutation
-        eps = np.zeros((n_batches * self.batch_size, self.n_components), dtype=np.float32)
+        eps = np.zeros((n_slots, self.n_components), dtype=np.float32)
         eps[:n_rows] = noise
         parts, finite, steps = self._epoch(
             x, tf.constant(order), tf.constant(n_rows, tf.int32), tf.constant(beta, x.dtype),
@@ -411,8 +440,13 @@ class EpochRunner:
         return float(parts[0]), float(parts[1]), bool(finite), int(steps)
 
     def evaluate(self, x, eps):
-        """Mean (reconstruction, kl) over ``x`` with the fixed noise ``eps``."""
-        parts = self._evaluate(x, tf.constant(eps, tf.float32)).numpy()
+        """Mean (reconstruction, kl) over the first ``len(eps)`` rows of ``x`` (which may
+        carry zero rows beyond them, see :func:`resident_tensor`) with the fixed noise
+        ``eps``."""
+        n_rows = len(eps)
+        padded = np.zeros((int(x.shape[0]), self.n_components), np.float32)
+        padded[:n_rows] = eps
+        parts = self._evaluate(x, tf.constant(padded), tf.constant(n_rows, tf.int32)).numpy()
         return float(parts[0]), float(parts[1])
 
     def optimizer_state(self):

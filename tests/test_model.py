@@ -111,6 +111,44 @@ def test_a_reused_trainer_gives_bitwise_the_same_fit_as_a_fresh_one():
     assert reused.loss_curve_ == fresh.loss_curve_
 
 
+def test_refits_on_a_row_more_or_less_feed_the_compiled_trainer_the_same_shapes(monkeypatch):
+    """XLA compiles one executable per input shape. The data, the epoch's order and noise
+    and the validation rows are padded to shape buckets, so that cross-validation folds a
+    row apart reuse the compiled trainer (a new row count cost 2.3 s of compilation on
+    6,666 Fashion-MNIST rows, against 0.26 s per epoch)."""
+    import warnings
+
+    from skvae import VAETransformer
+
+    seen, init = [], _model.Trainer.__init__
+
+    def recording(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        for name in ("_epoch", "_evaluate"):
+            compiled = getattr(self.runner, name)
+
+            def spy(*tensors, _compiled=compiled, _name=name):
+                seen.append((_name, tuple(tuple(t.shape) for t in tensors)))
+                return _compiled(*tensors)
+
+            setattr(self.runner, name, spy)
+
+    monkeypatch.setattr(_model.Trainer, "__init__", recording)
+    X = np.random.RandomState(0).normal(size=(1002, 8))
+    shapes = []
+    _model.TRAINERS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in (1001, 1002):
+            seen.clear()
+            VAETransformer(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X[:n])
+            shapes.append(sorted(set(seen)))
+    _model.TRAINERS.clear()
+    assert shapes[0] == shapes[1]
+    assert ("_evaluate", ((104, 8), (104, 2), ())) in shapes[0]  # 101 validation rows
+    assert any(name == "_epoch" and s[0] == (1024, 8) for name, s in shapes[0])
+
+
 def test_the_trainer_cache_keeps_at_most_its_size_and_gives_each_fit_its_own():
     cache = _model.TrainerCache(max_size=2)
     made = []
