@@ -19,16 +19,15 @@ summary says in how many folds the two agree. Linear models only: no VAE is trai
 whole run takes a few minutes.
 
 Usage: python benchmarks/bench_start.py [--quick] [--only a,b] [--skip a,b] [--k 2,8]
-           [--folds 3] [--tables DIR] [--csv PATH]
+           [--folds 3] [--tables DIR] [--csv PATH]   (the options of bench_tables.py)
 """
 
-import argparse
 import warnings
 
 import numpy as np
 
-from _common import add_run_options, chosen, finish, header, table_row
-from bench_tables import QUICK, all_datasets, prepare
+from _common import finish, header, table_row
+from bench_tables import case_options, cases, parse_overrides
 
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import check_random_state
@@ -74,7 +73,7 @@ def starts(est, X_train, X_test, k):
     return actual, picks, test["fa"] - test["ppca"]
 
 
-def evaluate(X, y, task, preprocessor, k, folds):
+def evaluate(X, y, task, preprocessor, k, folds, overrides):
     cv_class = StratifiedKFold if task == "classification" else KFold
     take = (lambda idx: X.iloc[idx]) if hasattr(X, "iloc") else (lambda idx: X[idx])
     regret = {rule: [] for rule in RULES}
@@ -83,7 +82,7 @@ def evaluate(X, y, task, preprocessor, k, folds):
         prep = preprocessor().fit(take(train))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            actual, picks, lead = starts(VAETransformer(k, random_state=0),
+            actual, picks, lead = starts(VAETransformer(k, random_state=0, **overrides),
                                          prep.transform(take(train)), prep.transform(take(test)), k)
         chosen_starts.append(actual)
         leads.append(lead)
@@ -111,31 +110,17 @@ def summary(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated dataset names to run")
-    parser.add_argument("--skip", default="", help="comma-separated dataset names to leave out")
-    parser.add_argument("--k", default="2,8", help="n_components values (default 2,8)")
-    parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}; k=2")
-    add_run_options(parser, "VAETransformer")
-    args = parser.parse_args()
-    ks = [2] if args.quick else [int(k) for k in args.k.split(",")]
-
+    args = case_options(__doc__.splitlines()[0]).parse_args()
+    overrides = parse_overrides(args.set)  # e.g. validation_fraction: it moves the split
     header("Linear start of the Gaussian VAE: the rule's choice against the test folds")
-    loaders = all_datasets(args.tables)
-    names = chosen(loaders, args, QUICK)
+    folds, _, todo = cases(args)
     print("| " + " | ".join(COLUMNS) + " |", flush=True)
     rows = []
-    for name in names:
-        label, X, y, task, preprocessor = prepare(name, loaders[name])
-        d = preprocessor().fit_transform(X).shape[1]
-        for k in ks:
-            if k >= d:
-                continue
-            row, agree, right = evaluate(X, y, task, preprocessor, k, args.folds)
-            rows.append({"dataset": label, "k": k, **row, "_folds": args.folds,
-                         "_agree": agree, "_right": right})
-            table_row(rows[-1], COLUMNS)
+    for label, X, y, task, preprocessor, _, k in todo:
+        row, agree, right = evaluate(X, y, task, preprocessor, k, folds, overrides)
+        rows.append({"dataset": label, "k": k, **row, "_folds": folds,
+                     "_agree": agree, "_right": right})
+        table_row(rows[-1], COLUMNS)
     finish(rows, COLUMNS, summary, args.csv)
 
 

@@ -236,8 +236,10 @@ def parse_overrides(pairs):
     return overrides
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def case_options(description):
+    """The parser of the table benchmarks (this one and bench_start.py): which datasets,
+    n_components and folds, plus --tables / --set / --csv."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--only", help="comma-separated dataset names to run")
     parser.add_argument("--skip", default="", help="comma-separated dataset names to leave out")
     parser.add_argument("--k", default="2,8", help="n_components values (default 2,8)")
@@ -245,29 +247,44 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help=f"{', '.join(QUICK)}; k=2; 2 folds")
     add_run_options(parser, "VAETransformer")
-    args = parser.parse_args()
-    overrides = parse_overrides(args.set)
+    return parser
+
+
+def cases(args):
+    """``(folds, [(label, X, y, task, preprocessor, d, k), ...])`` as the options ask; each
+    dataset is loaded when its turn comes, and k >= d is skipped with a message."""
     ks = [2] if args.quick else [int(k) for k in args.k.split(",")]
     folds = 2 if args.quick else args.folds
-
-    header("Held-out log-likelihood and downstream quality: VAETransformer vs PPCA / FA")
     loaders = all_datasets(args.tables)
     names = chosen(loaders, args, QUICK)
+
+    def each():
+        for name in names:
+            label, X, y, task, preprocessor = prepare(name, loaders[name])
+            d = preprocessor().fit_transform(X).shape[1]
+            for k in ks:
+                if k >= d:
+                    print(f"# {label}: k={k} >= d={d}, skipped", flush=True)
+                    continue
+                yield label, X, y, task, preprocessor, d, k
+
+    return folds, ks, each()
+
+
+def main():
+    args = case_options(__doc__.splitlines()[0]).parse_args()
+    overrides = parse_overrides(args.set)
+    header("Held-out log-likelihood and downstream quality: VAETransformer vs PPCA / FA")
+    folds, ks, todo = cases(args)
     print(f"# k = {ks}, {folds}-fold CV, VAETransformer(k, random_state=0, **{overrides})\n",
           flush=True)
 
     print("| " + " | ".join(COLUMNS) + " |", flush=True)
     rows = []
-    for name in names:
-        label, X, y, task, preprocessor = prepare(name, loaders[name])
-        d = preprocessor().fit_transform(X).shape[1]
-        for k in ks:
-            if k >= d:
-                print(f"# {label}: k={k} >= d={d}, skipped", flush=True)
-                continue
-            means, error = evaluate(X, y, task, preprocessor, k, folds, overrides)
-            rows.append(make_row(label, len(y), d, k, task, means, error))
-            table_row(rows[-1], COLUMNS)
+    for label, X, y, task, preprocessor, d, k in todo:
+        means, error = evaluate(X, y, task, preprocessor, k, folds, overrides)
+        rows.append(make_row(label, len(y), d, k, task, means, error))
+        table_row(rows[-1], COLUMNS)
     finish(rows, COLUMNS, summary, args.csv)
 
 
