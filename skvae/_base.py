@@ -127,8 +127,9 @@ VAE_PARAMS_DOC = """\
         on Fashion-MNIST (60,000 images, 784 pixels, k = 10; AMD EPYC): 1e-6 per feature
         (7.8e-4 nats per row) stopped after 250 epochs at test MSE 0.0121 (k = 2: 349
         epochs, 0.0256); 1e-5 per feature after 86 epochs at 0.0125 (k = 2: 94, 0.0259).
-        The earlier 1e-4 nats per row ran 624 epochs to 0.0122 (another CPU). On the 35 table cases of ``benchmarks/bench_tables.py`` (4 to 751
-        features) 1e-6 per feature and 1e-4 per row stop every fit at the same epoch.
+        The earlier 1e-4 nats per row ran 624 epochs to 0.0122 (another CPU). On the 35
+        table cases of ``benchmarks/bench_tables.py`` (4 to 751 features) 1e-6 per feature
+        and 1e-4 per row stop every fit at the same epoch.
     n_importance_samples : int, default=16
         Samples per row in ``score_samples`` and in imputation (the IWAE bound; 1 gives the
         ELBO). More is tighter and slower (cost grows linearly). 16 came within 0.2 nats per
