@@ -61,8 +61,10 @@ VAE_PARAMS_DOC = """\
         both also read their input directly (a linear path), so a Gaussian VAE contains
         probabilistic PCA and factor analysis. "auto" sizes two layers to the data: the
         first about twice the feature count (a power of two in [32, 256], at most a quarter
-        of the rows), the second half as wide: (32, 16) for a 9-feature table, (128, 64) for
-        digits, (256, 128) for Fashion-MNIST's 784 pixels. ``()`` gives a linear VAE.
+        of the rows; up to 512 from 32,768 rows), the second half as wide: (32, 16) for a
+        9-feature table, (128, 64) for digits, (256, 128) for 10,000 Fashion-MNIST images
+        and (512, 256) for all 60,000 (test MSE 0.0117 against 0.0121 with (256, 128) at
+        n_components=10, twice the time per epoch). ``()`` gives a linear VAE.
     activation : {"relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish"}, \
             default="selu"
         Activation of the hidden layers. selu (self-normalising, the classic Keras VAE

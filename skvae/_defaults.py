@@ -31,10 +31,22 @@ def _power_of_two(value, low, high):
     return 1 << (int(value) - 1).bit_length() if value > low else int(low)
 
 
+#: From this many rows the first hidden layer may be 512 wide instead of at most 256.
+#: Measured on Fashion-MNIST's 60,000 training images (Bernoulli, defaults, test MSE):
+#: n_components = 10 reached 0.0117 with (512, 256) in 330 epochs against 0.0121 with
+#: (256, 128) in 250, n_components = 2 0.0249 in 453 epochs (24 minutes on 2 cores)
+#: against 0.0256 in 349, at about twice the cost per epoch. Below this size the networks stay
+#: as tuned on the tables (none of the 15 real ones has more than 4,601 rows; 512 was not
+#: measured there) and a grid search on 10,000 images keeps its cost.
+WIDE_MIN_SAMPLES = 2**15
+
+
 def hidden_layer_sizes(n_samples, n_features):
     """Two hidden layers, the first about twice the feature count (a power of two between
-    32 and 256, and no wider than a quarter of the rows), the second half as wide."""
-    width = _power_of_two(min(2 * n_features, max(n_samples // 4, 32)), 32, 256)
+    32 and 256, or 512 from ``WIDE_MIN_SAMPLES`` rows, and no wider than a quarter of the
+    rows), the second half as wide."""
+    cap = 512 if n_samples >= WIDE_MIN_SAMPLES else 256
+    width = _power_of_two(min(2 * n_features, max(n_samples // 4, 32)), 32, cap)
     return (width, width // 2)
 
 

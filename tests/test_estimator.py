@@ -344,6 +344,32 @@ def test_no_hidden_layers_is_allowed(small_params):
     assert est.transform(X).shape == (30, 2)
 
 
+@pytest.mark.parametrize(
+    "n_samples, n_features, expected",
+    [
+        (200, 9, (32, 16)),  # a small table
+        (1797, 64, (128, 64)),  # digits
+        (10_000, 784, (256, 128)),  # Fashion-MNIST subsets, e.g. a grid search's folds
+        (60_000, 784, (512, 256)),  # all of Fashion-MNIST's training images
+        (60_000, 20, (64, 32)),  # many rows, few features: still about 2 x the features
+        (100, 784, (32, 16)),  # wide but few rows: at most a quarter of the rows, >= 32
+    ],
+)
+def test_auto_hidden_layer_sizes_follow_the_data_shape(n_samples, n_features, expected):
+    from skvae import _defaults
+
+    assert _defaults.hidden_layer_sizes(n_samples, n_features) == expected
+
+
+def test_fitted_hidden_layer_sizes_are_the_auto_sizes(small_params):
+    X = np.random.RandomState(0).uniform(size=(200, 9))
+    params = {**small_params, "hidden_layer_sizes": "auto", "max_iter": 1}
+    est = VAETransformer(**params).fit(X)
+    assert est.hidden_layer_sizes_ == (32, 16)
+    widths = [layer.units for layer in est.encoder_.layers if hasattr(layer, "units")]
+    assert widths[:2] == [32, 16]
+
+
 # ------------------------------------------------ reproducibility & persistence
 
 
