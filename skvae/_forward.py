@@ -44,12 +44,26 @@ _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
 
+# exp(h) - 1 rather than expm1(h) in selu and elu, and log(1 + t) rather than log1p(t) in the
+# Bernoulli likelihood: NumPy has SIMD float32 exp and log for AVX2, but its expm1 and log1p
+# are vectorised only with AVX-512 (SVML). Measured on an AVX2 CPU (OpenBLAS `Haswell`),
+# 334 x 16 x 784 float32 values: expm1 60 ms against exp 11 ms, log1p 34 against log 11;
+# single-threaded, they were 0.66 s (selu) and 1.8 s (likelihood) of a 3.7 s
+# score_samples of 10,000 Fashion-MNIST rows. The cost is an absolute rounding of about
+# float32's eps (1.2e-7) where the exact value is near 0: 3.5e-6 nats at most on a row's
+# 784-pixel sum of log(1 + exp(-|l|)) in that measurement.
+def _exp_minus_one(h):
+    out = np.exp(h)
+    out -= 1
+    return out
+
+
 def _selu(h):
-    return _SELU_SCALE * np.where(h > 0, h, _SELU_ALPHA * np.expm1(np.minimum(h, 0)))
+    return _SELU_SCALE * np.where(h > 0, h, _SELU_ALPHA * _exp_minus_one(np.minimum(h, 0)))
 
 
 def _elu(h):
-    return np.where(h > 0, h, np.expm1(np.minimum(h, 0)))
+    return np.where(h > 0, h, _exp_minus_one(np.minimum(h, 0)))
 
 
 def _softplus(h):
@@ -391,13 +405,15 @@ def _bernoulli_samples_log_likelihood(x, logits):
 
     The same value as the entrywise formula, in fewer passes over the n K d logits: the
     first sum is one (K, d) @ (d,) product per row, and softplus(l) = max(l, 0) +
-    log1p(exp(-|l|)) is computed in place (measured 13.4 against 18.4 ms for 334 x 16 x
-    784 float32 logits, the chunk ``importance_sampling`` works on).
+    log(1 + exp(-|l|)) is computed in place (measured 13.4 against 18.4 ms for 334 x 16 x
+    784 float32 logits, the chunk ``importance_sampling`` works on; log(1 + t), not
+    log1p, see ``_exp_minus_one``).
     """
     tail = np.abs(logits)
     np.negative(tail, out=tail)
     np.exp(tail, out=tail)
-    np.log1p(tail, out=tail)
+    tail += 1
+    np.log(tail, out=tail)
     softplus = tail.sum(axis=-1)
     softplus += np.maximum(logits, 0).sum(axis=-1)
     x_dot_l = np.matmul(logits, np.swapaxes(x, -1, -2).astype(logits.dtype, copy=False))
@@ -408,7 +424,7 @@ def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
     """log p(x_j | z) for each entry (see :func:`reconstruction_log_likelihood`)."""
     if likelihood == "bernoulli":
         logits = decoded
-        terms = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+        terms = np.maximum(logits, 0) - logits * x + np.log(1 + np.exp(-np.abs(logits)))
     else:
         log_var = np.clip(x_log_var, *LOG_VAR_RANGE).astype(x.dtype)
         terms = _LOG_2PI + log_var + (x - decoded) ** 2 * np.exp(-log_var)
