@@ -628,7 +628,9 @@ class _BaseVAE(BaseEstimator):
         self._dtype = X.dtype
 
     def _sync_inference(self):
-        self._encoder_stack = _forward.DenseStack.from_keras(self._vae.encoder)
+        self._encoder_stack = _forward.DenseStack.from_keras(
+            self._vae.encoder, block=_forward.ENCODER_BLOCK
+        )
         self._decoder_stack = _forward.DenseStack.from_keras(self._vae.decoder)
         self._decoder_logits = self._decoder_stack.logits()
         if self._arch["likelihood"] == "gaussian":

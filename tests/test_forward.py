@@ -37,31 +37,34 @@ def test_activation_table_covers_every_offered_activation():
     assert _forward.LOG_VAR_RANGE == layers.LOG_VAR_RANGE
 
 
+@pytest.mark.parametrize("block", [_forward.ENCODER_BLOCK, _forward.BLOCK])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dtype):
+def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dtype, block):
     """Same rows, same batch: bitwise. Other batchings (a slice starting inside a block, the
     padded last block, one row alone, every position in a block, a permutation): within
     Higham's bound of each other, whatever kernel this CPU's BLAS picked."""
     rng = np.random.RandomState(0)
     x = rng.normal(size=(300, 97)).astype(dtype)
     w = rng.normal(size=(97, 45)).astype(dtype)
-    full = _forward.blocked_matmul(x, w)
-    assert_bitwise_equal(_forward.blocked_matmul(x, w), full)
+    full = _forward.blocked_matmul(x, w, block=block)
+    assert_bitwise_equal(_forward.blocked_matmul(x, w, block=block), full)
     u = np.finfo(dtype).eps / 2
     gamma = 97 * u / (1 - 97 * u)
     bound = 2 * gamma * (np.abs(x) @ np.abs(w))
     exact = x.astype(np.float64) @ w.astype(np.float64)
     assert np.all(np.abs(full - exact) <= bound / 2)
     for start, stop in [(0, 1), (3, 5), (10, 74), (64, 128), (256, 300), (299, 300)]:
-        part = _forward.blocked_matmul(x[start:stop], w)
+        part = _forward.blocked_matmul(x[start:stop], w, block=block)
         assert_equal_up_to_rounding(part, full[start:stop], bound[start:stop])
-    for position in range(_forward.BLOCK):  # row 0 at every position of a block
-        block = np.zeros((_forward.BLOCK, 97), dtype)
-        block[position] = x[0]
-        row = _forward.blocked_matmul(block, w)[position]
+    for position in range(block):  # row 0 at every position of a block
+        rows = np.zeros((block, 97), dtype)
+        rows[position] = x[0]
+        row = _forward.blocked_matmul(rows, w, block=block)[position]
         assert_equal_up_to_rounding(row, full[0], bound[0])
     perm = rng.permutation(300)
-    assert_equal_up_to_rounding(_forward.blocked_matmul(x[perm], w), full[perm], bound[perm])
+    assert_equal_up_to_rounding(
+        _forward.blocked_matmul(x[perm], w, block=block), full[perm], bound[perm]
+    )
 
 
 @pytest.mark.parametrize("activation", ["selu", "sigmoid"])
@@ -121,14 +124,27 @@ def test_chunking_does_not_change_scores():
     assert_bitwise_equal(whole, chunked)
 
 
-def test_bernoulli_score_shortcut_equals_the_entrywise_formula():
-    # importance_sampling's Bernoulli path sums x * logit as one product per row.
+@pytest.mark.parametrize("n_features", [11, 784, 1024])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bernoulli_score_shortcut_equals_the_entrywise_formula(n_features, dtype):
+    # importance_sampling's Bernoulli path sums x * logit as one product per row and takes
+    # the log of products of the softplus factors; 784 and 1024 pixels exercise the products.
     rng = np.random.RandomState(6)
-    logits = rng.normal(scale=4, size=(9, 5, 11))
-    x = rng.uniform(size=(9, 1, 11))
+    logits = rng.normal(scale=6, size=(9, 5, n_features)).astype(dtype)
+    x = rng.uniform(size=(9, 1, n_features)).astype(dtype)
+    given = logits.copy()
     fast = _forward.reconstruction_log_likelihood(x, logits, "bernoulli")
-    entrywise = _forward.entry_log_likelihood(x, logits, "bernoulli").sum(axis=-1)
-    np.testing.assert_allclose(fast, entrywise, rtol=1e-12)
+    assert fast.dtype == dtype
+    assert_bitwise_equal(logits, given)  # the caller's logits are left alone by default
+    exact = _forward.entry_log_likelihood(
+        x.astype(np.float64), logits.astype(np.float64), "bernoulli"
+    )
+    # float32: within a few roundings of each term's magnitude, summed
+    tol = 1e-12 if dtype == np.float64 else 8 * np.finfo(dtype).eps
+    assert np.all(np.abs(fast - exact.sum(axis=-1)) <= tol * np.abs(exact).sum(axis=-1))
+    again = _forward.reconstruction_log_likelihood(x, logits, "bernoulli",
+                                                   overwrite_decoded=True)
+    assert_bitwise_equal(again, fast)
 
 
 def test_inference_threads_change_no_result_and_restore_blas_limits():
