@@ -441,8 +441,9 @@ def _bernoulli_samples_log_likelihood(x, logits, overwrite=False):
     The same value as the entrywise formula, in fewer passes over the n K d logits (which it
     overwrites with ``overwrite``): the first sum is one (K, d) @ (d,) product per row, and softplus(l) = max(l, 0) + log(1 + exp(-|l|)), with max(l, 0) = (l + |l|) / 2
     (exact). The log is taken of products: the factors 1 + exp(-|l|) lie in (1, 2], so a
-    product of up to 64 of them stays finite in float32, and a row needs d / 16 logs
-    instead of d (784 pixels: 49). Measured on 334 x 16 x 784 float32 logits, the chunk
+    product of up to 64 of them stays finite in float32 (< 2**64), and d is halved while it
+    is even and the groups stay within 64: a row needs d / 64 to d logs instead of d (784
+    pixels halve four times: 49 logs of products of 16; 1,024 pixels: 16 of 64). Measured on 334 x 16 x 784 float32 logits, the chunk
     ``importance_sampling`` works on (AVX2 CPU, one thread): 21 ms against 35 ms for the
     previous passes (max, abs, exp, log of every entry); against a float64 reference the
     error of a row's sum was the same (6.2e-5 nats mean, 2.5e-4 at most, on sums of ~1,400:
