@@ -16,7 +16,7 @@ from skvae._transformer import VAETransformer
 def _imputer_params_doc():
     """The shared parameters' text, with VAEImputer's own n_importance_samples entry."""
     start = VAE_PARAMS_DOC.index("    n_importance_samples : int")
-    end = VAE_PARAMS_DOC.index("    warm_start : bool")
+    end = VAE_PARAMS_DOC.index("    linear_mixture : float")
     own = """\
     n_importance_samples : int, default=256
         Samples per row for the fill (and ``vae_.score_samples``). The encoder's proposal

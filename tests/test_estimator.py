@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skvae import VAETransformer
+from skvae import VAETransformer, _init
 
 from .conftest import assert_bitwise_equal, assert_equal_up_to_rounding, rounding_bound
 
@@ -63,6 +63,38 @@ def test_held_out_log_likelihood_is_at_least_ppca_and_fa(loader):
     fa = FactorAnalysis(2, random_state=0).fit(train).score(test)
     print(f"{loader.__name__}: VAE {vae:.3f}, PPCA {ppca:.3f}, FA {fa:.3f}")
     assert vae >= max(ppca, fa) - 1e-5 * abs(max(ppca, fa))  # float32 rounding of a tie
+
+
+def test_linear_mixture_keeps_every_row_within_log_w_of_the_linear_start():
+    """score_samples is log((1 - w) p_VAE + w p_linear): a row far from the training data
+    (here scaled 30 times) scores at most log(1 / w) below the linear start's density, one
+    that the VAE explains loses at most log(1 / (1 - w)); w = 0 is the VAE alone, and w
+    near 1 the start's Gaussian density in the data's units."""
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=(500, 2))
+    X = np.tanh(z @ rng.normal(size=(2, 6))) + 0.1 * rng.normal(size=(500, 6))
+    X = X * [1, 10, 100, 0.1, 1, 5] + 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = VAETransformer(2, hidden_layer_sizes=(32,), max_iter=60, random_state=0)
+        est.fit(X[:400])
+    test = X[400:].copy()
+    test[:5] = 3 + 30 * (test[:5] - 3)
+    w = est.linear_mixture
+    mixed = est.score_samples(test)
+    vae = copy.deepcopy(est).set_params(linear_mixture=0).score_samples(test)
+    linear = copy.deepcopy(est).set_params(linear_mixture=1 - 1e-12).score_samples(test)
+    standardized = (test - est.mean_) / est.scale_
+    expected = (_init.row_log_likelihood(standardized, *est._linear_density)
+                - np.log(est.scale_).sum())
+    np.testing.assert_allclose(linear, expected, rtol=1e-9)
+    assert np.all(mixed >= vae + np.log1p(-w) - 1e-9)
+    assert np.all(mixed >= linear + np.log(w) - 1e-9)
+    assert np.all(mixed <= np.maximum(vae, linear) + 1e-9)
+    # the scaled rows: the VAE is sharper than the linear model and falls far below it
+    assert np.all(vae[:5] < linear[:5] + np.log(w))
+    assert mixed[:5].mean() > vae[:5].mean() + 10
+    assert est.score(test) == pytest.approx(mixed.mean())
 
 
 def test_default_fit_on_digits_stops_early_without_a_warning():

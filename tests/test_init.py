@@ -76,6 +76,30 @@ def test_row_log_likelihood_is_sklearns_density_row_by_row():
     )
 
 
+def test_observed_log_likelihood_is_the_gaussian_marginal_of_the_observed_cells():
+    """linear_mixture scores rows with holes by the start's marginal on their observed
+    cells: scipy's density of that sub-vector; complete rows as row_log_likelihood; a row
+    with nothing observed 0."""
+    from scipy import stats
+
+    train, test = _wine()
+    fa = FactorAnalysis(3, random_state=0).fit(train)
+    params = (fa.components_.T, fa.noise_variance_, fa.mean_)
+    np.testing.assert_allclose(
+        _init.observed_log_likelihood(test, *params), _init.row_log_likelihood(test, *params),
+        rtol=1e-10,
+    )
+    observed = np.random.RandomState(0).uniform(size=test.shape) < 0.6
+    observed[0], observed[1] = False, True
+    got = _init.observed_log_likelihood(np.where(observed, test, 0.0), *params, observed)
+    cov = params[0] @ params[0].T + np.diag(params[1])
+    expected = [
+        stats.multivariate_normal(fa.mean_[o], cov[np.ix_(o, o)]).logpdf(x[o]) if o.any() else 0
+        for x, o in zip(test, observed)
+    ]
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("shape", [(1, 5), (40, 1)])
 def test_no_linear_start_without_rows_or_features_to_spare(shape):
     x = np.random.RandomState(0).normal(size=shape)
