@@ -145,11 +145,19 @@ def observed_log_likelihood(x, loadings, noise_variance, mean, observed=None):
         logdet_m = 2 * np.sum(np.log(np.diag(chol)))
     else:
         obs = np.asarray(observed, np.float64)
-        m = eye + np.einsum("nj,ja,jb->nab", obs, scaled, w)
+        r = w.shape[1]
+        # M per row is I + sum_j obs_j w_j w_j' / noise_j: one product with the (d, r * r)
+        # outer products, in chunks of rows so that the (rows, r, r) matrices stay small.
+        outer = (scaled[:, :, None] * w[:, None, :]).reshape(len(noise), r * r)
         n_obs = obs.sum(axis=1)
         log_noise = obs @ np.log(noise)
-        chol = np.linalg.cholesky(m)
-        half = np.linalg.solve(chol, b[:, :, None])[:, :, 0]
-        logdet_m = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        half = np.empty_like(b)
+        logdet_m = np.empty(len(x))
+        step = max(1, 2**20 // (r * r))
+        for start in range(0, len(x), step):
+            rows = slice(start, start + step)
+            chol = np.linalg.cholesky(eye + (obs[rows] @ outer).reshape(-1, r, r))
+            half[rows] = np.linalg.solve(chol, b[rows][:, :, None])[:, :, 0]
+            logdet_m[rows] = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
     quad = np.sum(residual**2 / noise, axis=1) - np.sum(half**2, axis=1)
     return -0.5 * (n_obs * np.log(2 * np.pi) + logdet_m + log_noise + quad)
