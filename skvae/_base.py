@@ -151,8 +151,11 @@ VAE_PARAMS_DOC = """\
         tables of ``benchmarks/bench_tables.py`` (3 folds): spam k = 8 -62.9 -> -41.6
         (FA -78.8), digits k = 8 -59.6 -> -55.9, musk k = 2 -171.3 -> -167.8, and no case
         lost more than 0.01. 0.001 and 0.05 gave means within 0.2 nats of 0.01's. 0 gives
-        the VAE's own density. Bernoulli VAEs (no linear start) and ``transform``,
-        ``inverse_transform``, ``sample`` and imputation use the VAE alone.
+        the VAE's own density. Imputation fills from the same mixture: a row's fill is
+        ``(1 - P)`` the VAE's plus ``P`` the linear model's conditional mean, with P the
+        linear part's posterior weight given the observed cells (~0 unless the VAE finds
+        the row far less likely than the linear model does). Bernoulli VAEs (no linear
+        start) and ``transform``, ``inverse_transform`` and ``sample`` use the VAE alone.
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimizer state.
     verbose : int, default=0
@@ -705,8 +708,7 @@ class _BaseVAE(BaseEstimator):
             self._x_log_var,
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
         )
-        if fill is None:
-            scores = self._mix_linear(scores, x, observed)
+        scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
         if self._standardizer is not None:
             log_scale = np.log(self._standardizer.scale)
             if observed is None:
@@ -717,21 +719,35 @@ class _BaseVAE(BaseEstimator):
                 filled = self._standardizer.inverse(filled)
         return scores, filled
 
-    def _mix_linear(self, scores, x, observed):
-        """``log((1 - w) exp(scores) + w p_linear(x))`` per row, on the network's scale (see
-        ``linear_mixture``); ``scores`` unchanged without a linear start or with w = 0."""
+    def _mix_linear(self, scores, x, observed, filled=None, fill=None, rng=None):
+        """The mixture of ``linear_mixture``, on the network's scale: returns
+        ``(log((1 - w) exp(scores) + w p_linear(x)), filled)`` per row, unchanged without a
+        linear start or with w = 0. With ``fill``, ``filled`` becomes the mixture's: its
+        "mean" is ``(1 - P) fill_VAE + P E_linear[x | x_observed]``, P the linear part's
+        posterior weight ``w p_linear / mixture``; "draw" takes the linear model's draw with
+        probability P. (P is ~0 for a row the VAE explains: w = 0.01 and p_VAE >> p_linear.)"""
         density = getattr(self, "_linear_density", None)  # None in pickles before it
         if density is None or self.linear_mixture == 0:
-            return scores
-        w = self.linear_mixture
+            return scores, filled
         from skvae import _init
 
-        linear = _init.observed_log_likelihood(x, *density, observed=observed)
+        w = self.linear_mixture
+        if fill is None:
+            linear = _init.observed_log_likelihood(x, *density, observed=observed)
+        else:
+            linear, linear_filled = _init.linear_fill(x, *density, observed, fill, rng)
         mixed = np.logaddexp(np.log1p(-w) + scores.astype(np.float64), np.log(w) + linear)
         if observed is not None:  # nothing observed: probability 1 under both, exactly 0
             empty = ~observed.any(axis=1)
             mixed[empty] = scores[empty]
-        return mixed.astype(scores.dtype)
+        if fill is not None:
+            share = np.exp(np.log(w) + linear - mixed)[:, None]  # P(linear | x_observed)
+            if fill == "mean":
+                filled = ((1 - share) * filled + share * linear_filled).astype(filled.dtype)
+            else:
+                pick = rng.uniform(size=len(share)) < share[:, 0]
+                filled[pick] = linear_filled[pick]
+        return mixed.astype(scores.dtype), filled
 
     def _feature_log_likelihood(self, X):
         """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""

@@ -127,6 +127,43 @@ def observed_log_likelihood(x, loadings, noise_variance, mean, observed=None):
     the quadratic form is ``sum (x_o - mean_o)^2 / noise_o - b' M^-1 b`` and the log-determinant
     ``log det M + sum log noise_o``. A row with nothing observed scores 0.
     """
+    ll = np.empty(len(x))
+    for rows, log_likelihood, _, _ in _observed_posterior(
+        x, loadings, noise_variance, mean, observed
+    ):
+        ll[rows] = log_likelihood
+    return ll
+
+
+def linear_fill(x, loadings, noise_variance, mean, observed, how, rng=None):
+    """``(observed_log_likelihood, filled rows)`` under the linear model: "mean" fills with
+    ``E[x | x_observed] = mean + W E[z | x_observed]``, "draw" with a draw of x given the
+    observed cells (z from its Gaussian posterior ``N(M^-1 b, M^-1)``, then the noise).
+    Observed cells are returned as given (in float64)."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(loadings, np.float64)
+    noise = np.asarray(noise_variance, np.float64)
+    ll = np.empty(len(x))
+    filled = np.empty_like(x)
+    for rows, log_likelihood, chol, half in _observed_posterior(x, w, noise, mean, observed):
+        ll[rows] = log_likelihood
+        if how == "draw":  # z = M^-1 b + L^-T u, u ~ N(0, I): covariance L^-T L^-1 = M^-1
+            half = half + rng.standard_normal(half.shape)
+        chol_t = np.swapaxes(chol, -1, -2)
+        z = (np.linalg.solve(chol_t, half.T).T if chol.ndim == 2
+             else np.linalg.solve(chol_t, half[:, :, None])[:, :, 0])
+        filled[rows] = mean + z @ w.T
+        if how == "draw":
+            filled[rows] += np.sqrt(noise) * rng.standard_normal(filled[rows].shape)
+    if observed is not None:
+        filled = np.where(observed, x, filled)
+    return ll, filled
+
+
+def _observed_posterior(x, loadings, noise_variance, mean, observed):
+    """Yields ``(rows, log-likelihood, L, L^-1 b)`` per chunk of rows, where ``L L' = M``
+    (see :func:`observed_log_likelihood`): one (r, r) L for complete rows, (rows, r, r)
+    with holes, in chunks so that those matrices stay small."""
     x = np.asarray(x, np.float64)
     w = np.asarray(loadings, np.float64)
     noise = np.asarray(noise_variance, np.float64)
@@ -135,29 +172,29 @@ def observed_log_likelihood(x, loadings, noise_variance, mean, observed=None):
         residual = np.where(observed, residual, 0.0)
     scaled = w / noise[:, None]  # diag(noise)^-1 W, (d, r)
     b = residual @ scaled  # zero residuals drop the missing cells
-    eye = np.eye(w.shape[1])
+    r = w.shape[1]
+    eye = np.eye(r)
+    squares = np.sum(residual**2 / noise, axis=1)
+    log_2pi = np.log(2 * np.pi)
     if observed is None:
-        m = eye + w.T @ scaled
-        n_obs = np.full(len(x), x.shape[1], dtype=np.float64)
-        log_noise = np.full(len(x), np.sum(np.log(noise)))
-        chol = np.linalg.cholesky(m)
+        chol = np.linalg.cholesky(eye + w.T @ scaled)
         half = np.linalg.solve(chol, b.T).T  # L^-1 b per row
-        logdet_m = 2 * np.sum(np.log(np.diag(chol)))
-    else:
-        obs = np.asarray(observed, np.float64)
-        r = w.shape[1]
-        # M per row is I + sum_j obs_j w_j w_j' / noise_j: one product with the (d, r * r)
-        # outer products, in chunks of rows so that the (rows, r, r) matrices stay small.
-        outer = (scaled[:, :, None] * w[:, None, :]).reshape(len(noise), r * r)
-        n_obs = obs.sum(axis=1)
-        log_noise = obs @ np.log(noise)
-        half = np.empty_like(b)
-        logdet_m = np.empty(len(x))
-        step = max(1, 2**20 // (r * r))
-        for start in range(0, len(x), step):
-            rows = slice(start, start + step)
-            chol = np.linalg.cholesky(eye + (obs[rows] @ outer).reshape(-1, r, r))
-            half[rows] = np.linalg.solve(chol, b[rows][:, :, None])[:, :, 0]
-            logdet_m[rows] = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
-    quad = np.sum(residual**2 / noise, axis=1) - np.sum(half**2, axis=1)
-    return -0.5 * (n_obs * np.log(2 * np.pi) + logdet_m + log_noise + quad)
+        logdet = 2 * np.sum(np.log(np.diag(chol))) + np.sum(np.log(noise))
+        quad = squares - np.sum(half**2, axis=1)
+        yield slice(0, len(x)), -0.5 * (x.shape[1] * log_2pi + logdet + quad), chol, half
+        return
+    obs = np.asarray(observed, np.float64)
+    # M per row is I + sum_j obs_j w_j w_j' / noise_j: one product with the (d, r * r)
+    # outer products, in chunks of rows so that the (rows, r, r) matrices stay small.
+    outer = (scaled[:, :, None] * w[:, None, :]).reshape(len(noise), r * r)
+    n_obs = obs.sum(axis=1)
+    log_noise = obs @ np.log(noise)
+    step = max(1, 2**20 // (r * r))
+    for start in range(0, len(x), step):
+        rows = slice(start, start + step)
+        chol = np.linalg.cholesky(eye + (obs[rows] @ outer).reshape(-1, r, r))
+        half = np.linalg.solve(chol, b[rows][:, :, None])[:, :, 0]
+        logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        logdet += log_noise[rows]
+        quad = squares[rows] - np.sum(half**2, axis=1)
+        yield rows, -0.5 * (n_obs[rows] * log_2pi + logdet + quad), chol, half

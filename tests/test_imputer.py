@@ -1,5 +1,6 @@
 """VAEImputer and missing values in the VAE core: masked likelihood, fill, sklearn contract."""
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -156,6 +157,38 @@ def test_imputer_is_reproducible_and_draws_differ_from_the_mean(fitted):
     holes = np.isnan(holed)
     assert not np.array_equal(a[holes], other[holes])
     assert not np.array_equal(a[holes], fitted.transform(holed)[holes])
+
+
+def test_imputer_fills_from_the_mixture_with_the_linear_start(fitted):
+    """The fill is the linear_mixture's: (1 - P) the VAE's conditional mean plus P the
+    linear start's, P the start's posterior weight given the observed cells. linear_mixture
+    near 1 gives the start's Gaussian conditional E[x_m | x_o] in the data's units; 0 the
+    VAE's own fill."""
+    _, holed = _holed()
+    imp = copy.deepcopy(fitted)
+    vae = imp.vae_
+    holes = np.isnan(holed)
+    rows = holes.any(axis=1)
+    w = vae.linear_mixture
+    mixed, scores = imp.transform(holed), vae.score_samples(holed)
+    vae.set_params(linear_mixture=0)
+    own, own_scores = imp.transform(holed), vae.score_samples(holed)
+    vae.set_params(linear_mixture=1 - 1e-12)
+    linear, linear_scores = imp.transform(holed), vae.score_samples(holed)
+    loadings, noise, mean = vae._linear_density
+    cov = loadings @ loadings.T + np.diag(noise)
+    x = (holed - vae.mean_) / vae.scale_
+    for i in np.flatnonzero(rows):
+        m, o = holes[i], ~holes[i]
+        cond = mean[m] + cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], x[i, o] - mean[o])
+        np.testing.assert_allclose(linear[i, m], cond * vae.scale_[m] + vae.mean_[m], rtol=1e-6,
+                                   atol=1e-9)
+    share = np.exp(np.log(w) + linear_scores - scores)[:, None]
+    np.testing.assert_allclose(
+        mixed[rows], ((1 - share) * own + share * linear)[rows], rtol=1e-9, atol=1e-9
+    )
+    assert not np.allclose(own[holes], linear[holes])
+    assert np.all(scores >= own_scores + np.log1p(-w) - 1e-9)
 
 
 def test_add_indicator_and_keep_empty_features_behave_as_in_sklearn():
