@@ -8,10 +8,10 @@ a few matrix products: this module runs them in NumPy from weights read off the 
 Batch invariance, and what is guaranteed. BLAS picks its kernel from the CPU and the matrix
 shapes, and a row's result can change in its last bits with the shape of the call and with the
 row's position inside it. Every product of a stack is done in blocks of exactly its ``block``
-rows (the last block zero-padded), so every row meets the same call shape: ``BLOCK`` (64)
-rows for decoders, ``ENCODER_BLOCK`` (16) for encoders (see there why they differ). What that buys depends on the
-kernel (measured with numpy 2.4's OpenBLAS 0.3.31, rows never depend on the *values* of the
-other rows, but):
+rows (the last block zero-padded), so every row meets the same call shape: ``BLOCK`` (64) rows
+for decoders, ``ENCODER_BLOCK`` (16) for encoders (see there why they differ). What that buys
+depends on the kernel (measured with numpy 2.4's OpenBLAS 0.3.31, rows never depend on the
+*values* of the other rows, but):
 
 * ``SkylakeX`` (AVX-512) sgemm / dgemm and ``Haswell`` dgemm give every position in a block
   the same result: there a row's output is bitwise the same whatever batch or order it
@@ -64,19 +64,14 @@ _SELU_SCALE = 1.0507009873554805
 # score_samples of 10,000 Fashion-MNIST rows. The cost is an absolute rounding of about
 # float32's eps (1.2e-7) where the exact value is near 0: 3.5e-6 nats at most on a row's
 # 784-pixel sum of log(1 + exp(-|l|)) in that measurement.
-def _exp_minus_one(h):
-    out = np.exp(h)
-    out -= 1
-    return out
-
-
 def _elu(h, alpha=None):
     """elu in place of h (a fresh pre-activation): max(h, 0) + alpha (exp(min(h, 0)) - 1).
     One of the two terms is exactly 0 at every entry, so the values are bitwise those of
     ``where(h > 0, h, alpha * (exp(h) - 1))``, in two temporaries fewer (selu's share of a
     single-threaded 10,000-row Fashion-MNIST score_samples: 0.20 s before)."""
     negative = np.minimum(h, 0)
-    negative = _exp_minus_one(negative)
+    np.exp(negative, out=negative)
+    negative -= 1  # exp(h) - 1, not expm1 (see above)
     if alpha is not None:
         negative *= alpha
     np.maximum(h, 0, out=h)
@@ -132,8 +127,8 @@ class RowThreads:
     (the 784-wide layer took 238 ms with OpenBLAS' two threads while the other core was
     busy, 44 ms with one). Here OpenBLAS runs single-threaded during an inference call
     (threadpoolctl; the original limit is restored when the last concurrent call ends), and
-    the rows are split instead: into chunks of whole blocks of the stack's rows, so every block
-    meets the same products as in a serial pass and the results are bitwise the same
+    the rows are split instead: into chunks of whole blocks of the stack's rows, so every
+    block meets the same products as in a serial pass and the results are bitwise the same
     whatever the number of threads. The thread count is the BLAS thread count found at the
     call (so ``threadpoolctl.threadpool_limits(1)``, or joblib's limits inside its workers,
     make inference serial too).
@@ -439,15 +434,16 @@ def _bernoulli_samples_log_likelihood(x, logits, overwrite=False):
     """``sum_j x_j l_j - softplus(l_j)`` for rows x (n, 1, d) and K logits each (n, K, d).
 
     The same value as the entrywise formula, in fewer passes over the n K d logits (which it
-    overwrites with ``overwrite``): the first sum is one (K, d) @ (d,) product per row, and softplus(l) = max(l, 0) + log(1 + exp(-|l|)), with max(l, 0) = (l + |l|) / 2
-    (exact). The log is taken of products: the factors 1 + exp(-|l|) lie in (1, 2], so a
-    product of up to 64 of them stays finite in float32 (< 2**64), and d is halved while it
-    is even and the groups stay within 64: a row needs d / 64 to d logs instead of d (784
-    pixels halve four times: 49 logs of products of 16; 1,024 pixels: 16 of 64). Measured on 334 x 16 x 784 float32 logits, the chunk
-    ``importance_sampling`` works on (AVX2 CPU, one thread): 21 ms against 35 ms for the
-    previous passes (max, abs, exp, log of every entry); against a float64 reference the
+    overwrites with ``overwrite``): the first sum is one (K, d) @ (d,) product per row, and
+    softplus(l) = max(l, 0) + log(1 + exp(-|l|)), with max(l, 0) = (l + |l|) / 2 (exact). The
+    log is taken of products: the factors 1 + exp(-|l|) lie in (1, 2], so a product of up to 64
+    of them stays finite in float32 (< 2**64), and d is halved while it is even and the groups
+    stay within 64: a row needs d / 64 to d logs instead of d (784 pixels halve four times: 49
+    logs of products of 16; 1,024 pixels: 16 of 64). Measured on 334 x 16 x 784 float32 logits,
+    the chunk ``importance_sampling`` works on (AVX2 CPU, one thread): 21 ms against 35 ms for
+    the previous passes (max, abs, exp, log of every entry); against a float64 reference the
     error of a row's sum was the same (6.2e-5 nats mean, 2.5e-4 at most, on sums of ~1,400:
-    float32's rounding of the sums). log(1 + t), not log1p: see ``_exp_minus_one``.
+    float32's rounding of the sums). log(1 + t), not log1p: see above ``_elu``.
     """
     x_dot_l = np.matmul(logits, np.swapaxes(x, -1, -2).astype(logits.dtype, copy=False))
     tail = np.abs(logits)
