@@ -105,15 +105,11 @@ def _log_likelihood(x, loadings, noise_variance, mean):
 
 def row_log_likelihood(x, loadings, noise_variance, mean):
     """Log-density of each row of x under N(mean, W W' + diag(noise_variance)) (all -inf
-    when that covariance is not positive definite)."""
-    cov = loadings @ loadings.T + np.diag(noise_variance)
-    sign, logdet = np.linalg.slogdet(cov)
-    if sign <= 0:
+    when a noise variance is not positive: the covariance is then not positive definite).
+    :func:`observed_log_likelihood` with every cell observed."""
+    if np.any(np.asarray(noise_variance) <= 0):
         return np.full(len(x), -np.inf)
-    centred = x - mean
-    solved = np.linalg.solve(cov, centred.T)
-    quad = np.einsum("ij,ji->i", centred, solved)
-    return -0.5 * (x.shape[1] * np.log(2 * np.pi) + logdet + quad)
+    return observed_log_likelihood(x, loadings, noise_variance, mean)
 
 
 def observed_log_likelihood(x, loadings, noise_variance, mean, observed=None):

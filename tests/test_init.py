@@ -78,21 +78,21 @@ def test_row_log_likelihood_is_sklearns_density_row_by_row():
 
 def test_observed_log_likelihood_is_the_gaussian_marginal_of_the_observed_cells():
     """linear_mixture scores rows with holes by the start's marginal on their observed
-    cells: scipy's density of that sub-vector; complete rows as row_log_likelihood; a row
+    cells: scipy's density of that sub-vector (of the whole row when complete); a row
     with nothing observed 0."""
     from scipy import stats
 
     train, test = _wine()
     fa = FactorAnalysis(3, random_state=0).fit(train)
     params = (fa.components_.T, fa.noise_variance_, fa.mean_)
+    cov = params[0] @ params[0].T + np.diag(params[1])
     np.testing.assert_allclose(
-        _init.observed_log_likelihood(test, *params), _init.row_log_likelihood(test, *params),
-        rtol=1e-10,
+        _init.observed_log_likelihood(test, *params),
+        stats.multivariate_normal(fa.mean_, cov).logpdf(test), rtol=1e-10,
     )
     observed = np.random.RandomState(0).uniform(size=test.shape) < 0.6
     observed[0], observed[1] = False, True
     got = _init.observed_log_likelihood(np.where(observed, test, 0.0), *params, observed)
-    cov = params[0] @ params[0].T + np.diag(params[1])
     expected = [
         stats.multivariate_normal(fa.mean_[o], cov[np.ix_(o, o)]).logpdf(x[o]) if o.any() else 0
         for x, o in zip(test, observed)
