@@ -62,6 +62,11 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state):
     rank = min(n_components, d - 1, n - 1)
     if rank < 1:
         return None
+    if not np.ptp(x_train, axis=0).any():
+        # Nothing varies: PPCA's solution is known (no loadings, the floor's noise), and
+        # sklearn's PCA would divide by a total variance of zero (three RuntimeWarnings).
+        noise = np.broadcast_to(np.asarray(noise_floor, np.float64), (d,)).copy()
+        return np.zeros((d, rank)), noise, x_train.mean(axis=0), "ppca"
     fa_seed = rng.randint(2**31 - 1)
     held_out = x_val is not None and len(x_val) > 0
     judge = np.asarray(x_val, np.float64) if held_out else x_train

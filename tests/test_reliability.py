@@ -231,9 +231,14 @@ def test_constant_features_give_finite_outputs_with_the_gaussian_likelihood(colu
         X[:, 1] = value
     else:
         X[:] = value
-    est = VAETransformer(2, **{**TINY, "max_iter": 5}).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no NumPy noise from the start
+        est = VAETransformer(2, **{**TINY, "max_iter": 5}).fit(X)
     _assert_all_outputs_finite(est, X)
     assert np.all(est.noise_variance_ > 0)
+    if columns == "all":  # it starts at the exact solution: no loadings, the mean
+        assert est.linear_start_ == "ppca"
+        np.testing.assert_allclose(est.inverse_transform(est.transform(X)), X, atol=1e-6)
 
 
 def test_lists_of_lists_give_the_same_results_as_arrays(gaussian):
