@@ -243,6 +243,28 @@ def _core():
     return _model, _training
 
 
+def validate_table(estimator, X, **kwargs):
+    """sklearn's ``validate_data``; a DataFrame with text or categorical columns gets an
+    error that names them and says how to encode them (sklearn's says only "could not
+    convert string to float: 'x'", about a value, not a column)."""
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except (ValueError, TypeError) as error:
+        dtypes = getattr(X, "dtypes", None)
+        if not hasattr(dtypes, "items"):
+            raise
+        columns = [(str(c), str(t)) for c, t in dtypes.items()
+                   if getattr(t, "kind", "O") not in "biuf"]
+        if not columns:
+            raise
+        named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric features, but X has "
+            f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
+            "OneHotEncoder in a ColumnTransformer before it in a Pipeline, or drop them."
+        ) from error
+
+
 def _check_hidden_layer_sizes(sizes):
     try:
         sizes = tuple(sizes)
@@ -333,7 +355,7 @@ class _BaseVAE(BaseEstimator):
         self._finish(result, X, history_reset=True)
         if result.still_improving:
             warnings.warn(
-                f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs while the "
+                f"{self._reported_name()} stopped at max_iter={self.max_iter} epochs while the "
                 f"{'validation' if val_rows is not None else 'training'} loss was still "
                 "improving; raise max_iter for a better fit.",
                 ConvergenceWarning,
@@ -382,7 +404,7 @@ class _BaseVAE(BaseEstimator):
         return self
 
     def _validate_training_data(self, X, reset):
-        X = validate_data(
+        X = validate_table(
             self,
             X,
             reset=reset,
@@ -466,6 +488,11 @@ class _BaseVAE(BaseEstimator):
         self._optimizer_settings = (self.optimizer, self.learning_rate)
         self._learning_rate_used = (None, None)
         self._keep_optimizer_state = self.warm_start
+
+    def _reported_name(self):
+        """The estimator a user called, for warnings and errors: a ``VAEImputer`` fits its
+        VAE through a ``VAETransformer`` and names it its own (``_reported_as``)."""
+        return getattr(self, "_reported_as", type(self).__name__)
 
     def _to_model(self, X):
         """``(x, encoder_input, observed)``: X on the scale the network works on
@@ -600,7 +627,7 @@ class _BaseVAE(BaseEstimator):
                 kept = (f"the {self.linear_start_.upper()} solution it started from was kept "
                         "(the non-linear layers learned nothing)")
             warnings.warn(
-                f"{type(self).__name__}'s loss diverged (became non-finite or grew by orders "
+                f"{self._reported_name()}'s loss diverged (became non-finite or grew by orders "
                 f"of magnitude) at epoch {self._epochs_seen + 1} (learning_rate="
                 f"{learning_rate}); "
                 + (f"run again from the best weights at learning_rate {retried}, it "
@@ -643,7 +670,7 @@ class _BaseVAE(BaseEstimator):
                 and np.isfinite(decoded).all()):
             del self._vae  # not fitted: no estimator whose outputs are not finite
             raise ValueError(
-                f"{type(self).__name__} could not be fitted: even the best weights give "
+                f"{self._reported_name()} could not be fitted: even the best weights give "
                 f"non-finite outputs (learning_rate={self.learning_rate}). Lower "
                 "learning_rate, or scale X (e.g. StandardScaler or MinMaxScaler)."
             )
@@ -682,7 +709,7 @@ class _BaseVAE(BaseEstimator):
 
     def _check_input(self, X):
         check_is_fitted(self)
-        return validate_data(
+        return validate_table(
             self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
         )
 

@@ -3,13 +3,9 @@
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from skvae._base import VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init
+from skvae._base import VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init, validate_table
 from skvae._transformer import VAETransformer
 
 
@@ -130,7 +126,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         -------
         self : VAEImputer
         """
-        X = validate_data(
+        X = validate_table(
             self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
         )
         self._valid = ~np.isnan(X).all(axis=0)
@@ -140,7 +136,9 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 "of X is entirely NaN."
             )
         params = {name: getattr(self, name) for name in ("n_components", *VAE_PARAMS)}
-        self.vae_ = VAETransformer(**params).fit(X[:, self._valid])
+        self.vae_ = VAETransformer(**params)
+        self.vae_._reported_as = type(self).__name__  # its warnings name the imputer
+        self.vae_.fit(X[:, self._valid])
         self.n_iter_ = self.vae_.n_iter_
         self.indicator_ = None
         if self.add_indicator:
@@ -161,7 +159,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             ``keep_empty_features``; the indicator columns follow with ``add_indicator``.
         """
         check_is_fitted(self)
-        X = validate_data(
+        X = validate_table(
             self, X, reset=False, dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan", copy=True,
         )

@@ -223,6 +223,12 @@ def test_imputer_errors_name_the_problem():
         VAEImputer(**_SMALL).fit(holed)
 
 
+def test_imputer_warnings_name_the_imputer_not_its_inner_transformer():
+    _, holed = _holed()
+    with pytest.warns(ConvergenceWarning, match=r"^VAEImputer stopped at max_iter=2 "):
+        VAEImputer(4, **{**_SMALL, "max_iter": 2}).fit(holed)
+
+
 def test_imputer_in_a_pipeline_grid_search_and_pandas_output():
     pd = pytest.importorskip("pandas")
     data = load_wine()

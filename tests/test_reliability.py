@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from skvae import VAETransformer
+from skvae import VAEImputer, VAEOutlierDetector, VAETransformer
 
 from .conftest import assert_bitwise_equal
 
@@ -304,6 +304,24 @@ def test_dataframes_with_mixed_column_dtypes_and_integer_names_work():
     Z = est.transform(frame)
     assert Z.dtype == np.float64 and Z.shape == (len(X), 2)
     _assert_all_outputs_finite(est, frame)
+
+
+@pytest.mark.parametrize("estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_text_and_categorical_columns_are_named_with_the_fix(estimator):
+    """A mixed-type table straight from read_csv: the error names the columns to encode."""
+    pd = pytest.importorskip("pandas")
+    X = _data()
+    frame = pd.DataFrame({"x": X[:, 0], "city": ["Oslo", "Lima"] * 20,
+                          "grade": pd.Categorical(["a", "b"] * 20), "y": X[:, 1]})
+    est = estimator(**TINY)
+    match = (rf"{estimator.__name__} needs numeric features, but X has 2 non-numeric column\(s\): "
+             r"'city' \(.*\), 'grade' \(category\)\. Encode them first, e\.g\. OneHotEncoder")
+    with pytest.raises(ValueError, match=match):
+        est.fit(frame)
+    est.fit(frame[["x", "y"]])
+    with pytest.raises(ValueError, match=r"1 non-numeric column\(s\): 'x'"):
+        (est.transform if hasattr(est, "transform") else est.score_samples)(
+            frame[["city", "y"]].set_axis(["x", "y"], axis=1))
 
 
 # ----------------------------------------------------------------- divergence
