@@ -178,8 +178,10 @@ VAE_ATTRIBUTES_DOC = """\
         Learned per-feature variance of the Gaussian likelihood, in the data's units (None
         for Bernoulli).
     linear_start_ : {"ppca", "fa"} or None
-        The linear model the Gaussian VAE started from (None for Bernoulli, or when the data
-        has a single feature or row).
+        The linear model the Gaussian VAE started from: the one with the higher
+        log-likelihood on the validation rows, or in 10-fold cross-validation when there are
+        fewer than 100 of them (see ``skvae._init``). None for Bernoulli, or when the data
+        has a single feature or row.
     hidden_layer_sizes_ : tuple of int
         The hidden layer widths used ("auto" resolved).
     batch_size_ : int
