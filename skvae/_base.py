@@ -256,15 +256,23 @@ def validate_table(estimator, X, **kwargs):
         if not hasattr(dtypes, "items"):
             raise
         columns = [(str(c), str(t)) for c, t in dtypes.items()
-                   if getattr(t, "kind", "O") not in "biuf"]
+                   if getattr(t, "kind", "O") not in "biuf" and not _is_numeric(X[c])]
         if not columns:
-            raise
+            raise  # another problem (names, widths, values): sklearn's message says it
         named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
         raise ValueError(
             f"{type(estimator).__name__} needs numeric features, but X has "
             f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
             "OneHotEncoder in a ColumnTransformer before it in a Pipeline, or drop them."
         ) from error
+
+
+def _is_numeric(column):
+    try:
+        np.asarray(column, dtype=np.float64)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _check_hidden_layer_sizes(sizes):

@@ -45,10 +45,13 @@ MAX_ROWS = 5000
 #: noise: on pd_speech (751 features, 17-23 validation rows) the validation mean picked
 #: the start that was 284 nats per test row worse at k = 8 (``benchmarks/bench_start.py``,
 #: averaged over 3 folds). Cross-validation there costs ten PPCA and ten FA fits (3 s on
-#: 227 x 751 rows); with 100 validation rows or more (a fit on 1,000 rows or more) one split
-#: is reliable enough and far cheaper.
+#: 227 x 751 rows); with 100 validation rows or more (with the default validation_fraction,
+#: a fit on 1,000 rows or more) one split is reliable enough and far cheaper. Nor is it
+#: run on more than CV_MAX_ROWS rows (a small validation_fraction on a large table), where
+#: twenty FA fits would cost far more than the split's noise.
 CV_BELOW_ROWS = 100
 CV_FOLDS = 10
+CV_MAX_ROWS = 2000
 
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state):
@@ -76,15 +79,10 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state):
     rank = min(n_components, d - 1, n - 1)
     if rank < 1:
         return None
-    if not np.ptp(x_train, axis=0).any():
-        # Nothing varies: PPCA's solution is known (no loadings, the floor's noise), and
-        # sklearn's PCA would divide by a total variance of zero (three RuntimeWarnings).
-        noise = np.broadcast_to(np.asarray(noise_floor, np.float64), (d,)).copy()
-        return np.zeros((d, rank)), noise, x_train.mean(axis=0), "ppca"
     fa_seed = rng.randint(2**31 - 1)
     held_out = x_val is not None and len(x_val) > 0
     judge = np.asarray(x_val, np.float64) if held_out else x_train
-    if held_out and len(judge) < CV_BELOW_ROWS:
+    if held_out and len(judge) < CV_BELOW_ROWS and n + len(judge) <= CV_MAX_ROWS:
         scores = _cross_validated(np.concatenate([x_train, judge]), rank, noise_floor, fa_seed)
     else:
         scores = {name: _log_likelihood(judge, *_fit(name, x_train, rank, noise_floor, fa_seed))
@@ -127,12 +125,19 @@ def _subsample(x, rng):
 
 def _fit(name, x, rank, noise_floor, seed):
     """(loadings, noise_variance, mean) of PPCA or FA fitted to x."""
+    if not np.ptp(x, axis=0).any():
+        # Nothing varies: both models' solution is known (no loadings, the floor's noise),
+        # and sklearn's PCA would divide by a total variance of zero (three RuntimeWarnings).
+        noise = np.broadcast_to(np.asarray(noise_floor, np.float64), x.shape[1:]).copy()
+        return np.zeros((x.shape[1], rank)), noise, x.mean(axis=0)
     if name == "ppca":
         pca = PCA(rank, svd_solver="full").fit(x)
         strength = np.maximum(pca.explained_variance_ - pca.noise_variance_, 0)
         loadings = pca.components_.T * np.sqrt(strength)
         return loadings, np.maximum(pca.noise_variance_, noise_floor), pca.mean_
-    with warnings.catch_warnings():
+    # On rank-deficient rows FA's own log-likelihood takes log(0) (a NumPy warning); the
+    # loadings are still finite, and a start that is not gets no finite score.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         fa = FactorAnalysis(rank, max_iter=200, random_state=seed).fit(x)
     return fa.components_.T, np.maximum(fa.noise_variance_, noise_floor), fa.mean_

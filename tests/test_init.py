@@ -1,5 +1,7 @@
 """skvae._init and _model.set_linear_solution: the Gaussian VAE's linear starting point."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_wine
@@ -128,6 +130,20 @@ def test_observed_log_likelihood_is_the_gaussian_marginal_of_the_observed_cells(
 def test_no_linear_start_without_rows_or_features_to_spare(shape):
     x = np.random.RandomState(0).normal(size=shape)
     assert _init.linear_start(x, None, 2, np.full(shape[1], 1e-8), 0) is None
+
+
+def test_constant_training_rows_start_from_the_refit_on_all_rows():
+    """Nothing varies in the training rows (no warning from sklearn's PCA), but the
+    validation rows do: the start is refitted on both and has loadings."""
+    x = np.zeros((30, 3))
+    x[:3] = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.5], [-1.0, -2.0, -3.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        loadings, noise, mean, _ = _init.linear_start(x[3:], x[:3], 1, np.full(3, 1e-8), 0)
+        nothing = _init.linear_start(x[3:], None, 1, np.full(3, 1e-8), 0)
+    assert np.abs(loadings).max() > 0.1 and np.all(np.isfinite(noise))
+    np.testing.assert_allclose(mean, x.mean(axis=0))
+    assert not nothing[0].any() and nothing[-1] == "ppca"
 
 
 def test_linear_start_runs_blas_on_one_thread_and_restores_it(monkeypatch):
