@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import KFold
 
 from skvae import _defaults
 from skvae._forward import THREADS
@@ -103,8 +104,6 @@ def _cross_validated(x, rank, noise_floor, seed):
     """{"ppca": mean, "fa": mean} held-out log-likelihood of every row of x, each scored
     by the model fitted to the other folds (``CV_FOLDS``-fold). A feature that is constant
     in a fold's training rows gets the variance a constant feature gets in a fit."""
-    from sklearn.model_selection import KFold
-
     rows = {"ppca": [], "fa": []}
     folds = KFold(min(CV_FOLDS, len(x)), shuffle=True, random_state=seed).split(x)
     for fit_rows, held in folds:
