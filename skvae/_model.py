@@ -386,6 +386,14 @@ class EpochRunner:
             autograph=False,
             input_signature=[rows, codes, tf.TensorSpec((), tf.int32)],
         )
+        # The model's weights (in ``vae.weights`` order, as ``get_weights``) and the
+        # optimizer's variables, read in one call: reading them one by one (~90 us each) cost
+        # ~9 ms per epoch on a small table, a third of breast_cancer's 31 ms epochs.
+        self._n_weights = len(vae.weights)
+        state = list(vae.weights) + list(optimizer.variables)
+        self._read_state = tf.function(
+            lambda: [tf.identity(v) for v in state], autograph=False
+        )
 
     def _epoch_graph(self, x, order, n_rows, beta, noise):
         bs = self.batch_size
@@ -457,7 +465,14 @@ class EpochRunner:
 
     def optimizer_state(self):
         """The optimizer's variables (moments, step count, learning rate) as arrays."""
-        return [np.array(v.numpy()) for v in self.optimizer.variables]
+        return self.read_state()[1]
+
+    def read_state(self):
+        """``(weights, optimizer_state)``: the model's weights as ``vae.get_weights()`` gives
+        them and :meth:`optimizer_state`, as NumPy arrays read in one call."""
+        # Copies: an eager tensor's NumPy view may share the variable's buffer.
+        values = [np.array(t) for t in self._read_state()]
+        return values[: self._n_weights], values[self._n_weights :]
 
     def load_optimizer_state(self, state=None, learning_rate=None):
         """Set the optimizer's variables to ``state`` (from :meth:`optimizer_state`), or to a

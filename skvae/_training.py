@@ -130,7 +130,8 @@ def train(
     vae = runner.vae
     result = TrainingResult(history={key: [] for key in HISTORY_KEYS})
     rows = np.arange(int(x.shape[0])) if rows is None else np.asarray(rows)
-    weights = vae.get_weights()  # the current weights, read once per epoch
+    # The current weights and optimizer state, read once per epoch (in one call).
+    weights, optimizer_state = runner.read_state()
     since_best = 0
     if x_val is not None:
         val_recon, val_kl = runner.evaluate(x_val, val_eps)
@@ -155,15 +156,14 @@ def train(
     noise_rng = np.random.default_rng([rng.randint(np.iinfo(np.int32).max), first_epoch])
     while epoch < max_epochs:
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
-        snapshot = weights
-        optimizer_snapshot = runner.optimizer_state()
+        snapshot, optimizer_snapshot = weights, optimizer_state
         start = time.perf_counter()
         order = rows[rng.permutation(len(rows))]
         noise = noise_rng.standard_normal((len(order), runner.n_components), dtype=np.float32)
         recon, kl, finite, _ = runner.run_epoch(x, order, epoch_beta, noise)
         loss = recon + epoch_beta * kl
         finite = finite and np.isfinite(loss)
-        weights = vae.get_weights()
+        weights, optimizer_state = runner.read_state()
         blown = finite and np.isfinite(best_train) and (
             loss - best_train > BLOW_UP * max(abs(best_train), 1.0)
         )
@@ -177,6 +177,7 @@ def train(
                 weights = best_weights if x_val is not None else snapshot
                 vae.set_weights(weights)
                 runner.load_optimizer_state(None, learning_rate)
+                optimizer_state = runner.optimizer_state()
                 since_best = 0
                 continue
             vae.set_weights(snapshot)
@@ -207,6 +208,7 @@ def train(
                 runner.optimizer.learning_rate = learning_rate
                 weights = best_weights
                 vae.set_weights(weights)
+                optimizer_state = runner.optimizer_state()  # with the new learning rate
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1
