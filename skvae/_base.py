@@ -571,7 +571,7 @@ class _BaseVAE(BaseEstimator):
         if isinstance(batch_size, str):
             batch_size = _defaults.batch_size(n_train)
         self.batch_size_ = batch_size = min(batch_size, n_train)
-        jit = n_train * X_model.shape[1] >= _model.EpochRunner.JIT_MIN_VALUES
+        jit = _model.EpochRunner.use_jit(n_train, X_model.shape[1], batch_size)
         x_val = val_eps = None
         if val_rows is not None:
             x_val = _model.resident_tensor(

@@ -345,10 +345,28 @@ class EpochRunner:
     against 3.8 s.
     """
 
-    #: XLA compilation costs ~1.5 s per fit and pays off only on large data: at 55,000 x 784
-    #: an epoch runs in 0.9 s compiled against 1.3 s not, while on digits (1,617 x 64) both
-    #: take 20 ms per epoch. Compile when the training data has at least this many values.
+    #: XLA runs a training step faster than TensorFlow's graph executor but compiles for
+    #: 1-2.5 s first (per architecture and shape bucket; refits reuse it, see TrainerCache).
+    #: ``python benchmarks/bench_compile.py`` (both modes side by side, the default network
+    #: of ``VAETransformer(5)``, 40 epochs per fit) measured the epochs after which XLA has
+    #: paid for its compilation: 1,350 at 17 steps per epoch (1,000 rows x 10 features),
+    #: 140-150 at 32 steps (4,000 x 10 and x 60), 43-100 at 63 (8,000 x 10 and x 30), 31-48
+    #: at 125 and 4-10 at 250 (graph 0.69-0.88 ms per step, XLA 0.26-0.42). Default fits
+    #: run 150-450 epochs, so an epoch of at least ``JIT_MIN_STEPS`` steps is compiled,
+    #: and so is any training set of at least ``JIT_MIN_VALUES`` values (wide rows, whose
+    #: steps gain more: at 55,000 x 784 an epoch runs in 0.9 s compiled against 1.3 s not).
+    #: (Before the step rule a 20,000 x 20 table ran in graph mode: 110 ms per epoch against
+    #: 54 ms compiled.)
+    JIT_MIN_STEPS = 48
     JIT_MIN_VALUES = 2**20
+
+    @staticmethod
+    def use_jit(n_train, n_features, batch_size):
+        """Whether a fit on ``n_train`` rows of ``n_features`` values in batches of
+        ``batch_size`` should compile its epoch with XLA."""
+        steps = -(-int(n_train) // int(batch_size))
+        return (steps >= EpochRunner.JIT_MIN_STEPS
+                or n_train * n_features >= EpochRunner.JIT_MIN_VALUES)
 
     def __init__(self, vae, optimizer, batch_size, jit_compile=True):
         self.vae = vae

@@ -1,0 +1,86 @@
+"""When to XLA-compile the training epoch: graph mode against XLA, side by side, per table shape.
+
+For each shape (training rows x features, synthetic non-linear data, the default network and
+batch size of ``VAETransformer(5)``), a fresh subprocess per mode fits twice with a fixed
+number of epochs (no early stopping, so both modes run the same steps): the first fit pays
+tracing (and XLA's compilation), the second reuses the cached trainer, as a grid search or
+cross-validation does. Printed: steps per epoch, ms per step of the second fit in each mode,
+the first fit's extra seconds in XLA mode (its start-up cost) and the epochs after which XLA
+has paid for it (its start-up cost divided by the time it saves per epoch).
+
+``skvae._model.EpochRunner`` compiles when ``jit_min_steps`` or ``JIT_MIN_VALUES`` says so;
+this script forces each mode by patching that rule.
+
+Usage: python benchmarks/bench_compile.py [--epochs 40]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+
+from _common import header, table
+
+CHILD = r"""
+import json, sys, time, warnings
+import numpy as np
+from skvae import VAETransformer, _model
+n_rows, n_features, epochs, jit = (int(a) for a in sys.argv[1:5])
+_model.EpochRunner.use_jit = staticmethod(lambda n_train, n_features, batch: bool(jit))
+rng = np.random.default_rng(0)
+Z = rng.normal(size=(n_rows, 5))
+X = np.tanh(Z @ rng.normal(size=(5, n_features))) + 0.3 * rng.normal(size=(n_rows, n_features))
+seconds = []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for seed in (0, 1):
+        est = VAETransformer(5, max_iter=epochs, early_stopping=False, random_state=seed)
+        start = time.perf_counter()
+        est.fit(X)
+        seconds.append(time.perf_counter() - start)
+steps = -(-n_rows // est.batch_size_)
+print(json.dumps({"seconds": seconds, "steps": steps, "hidden": est.hidden_layer_sizes_,
+                  "batch": est.batch_size_, "loss": float(est.loss_curve_[-1])}))
+"""
+
+SHAPES = [(1_000, 10), (2_000, 30), (4_000, 10), (4_000, 60), (8_000, 10), (8_000, 30),
+          (16_000, 10), (16_000, 30), (32_000, 10), (32_000, 30)]
+
+
+def run(n_rows, n_features, epochs, jit):
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n_rows), str(n_features), str(epochs), str(int(jit))],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=40)
+    args = parser.parse_args()
+    header(f"Graph mode against XLA, {args.epochs} epochs per fit, VAETransformer(5) defaults")
+    rows = []
+    for n_rows, n_features in SHAPES:
+        graph, xla = run(n_rows, n_features, args.epochs, False), run(
+            n_rows, n_features, args.epochs, True)
+        per_step = {m: 1e3 * r["seconds"][1] / (args.epochs * r["steps"])
+                    for m, r in (("graph", graph), ("xla", xla))}
+        saved_per_epoch = (graph["seconds"][1] - xla["seconds"][1]) / args.epochs
+        # The first fit's extra cost in XLA mode beyond the epochs it ran.
+        start_up = (xla["seconds"][0] - xla["seconds"][1]) - (graph["seconds"][0] - graph["seconds"][1])
+        rows.append({
+            "rows": n_rows, "features": n_features, "network": str(tuple(graph["hidden"])),
+            "batch": graph["batch"], "steps/epoch": graph["steps"],
+            "graph ms/step": per_step["graph"], "XLA ms/step": per_step["xla"],
+            "XLA start-up s": start_up,
+            "break-even epochs": start_up / saved_per_epoch if saved_per_epoch > 0 else "never",
+            "1st fit graph s": graph["seconds"][0], "1st fit XLA s": xla["seconds"][0],
+            "final loss graph / XLA": f"{graph['loss']:.3f} / {xla['loss']:.3f}",
+        })
+        print(rows[-1], flush=True)
+    table(rows, list(rows[0]))
+
+
+if __name__ == "__main__":
+    main()
