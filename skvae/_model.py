@@ -346,12 +346,12 @@ class EpochRunner:
     """
 
     #: XLA runs a training step faster than TensorFlow's graph executor but compiles for
-    #: 1-2.5 s first (per architecture and shape bucket; refits reuse it, see TrainerCache).
+    #: 0.4-2.8 s first (per architecture and shape bucket; refits reuse it, see TrainerCache).
     #: ``python benchmarks/bench_compile.py`` (both modes side by side, the default network
     #: of ``VAETransformer(5)``, 40 epochs per fit) measured the epochs after which XLA has
-    #: paid for its compilation: 1,350 at 17 steps per epoch (1,000 rows x 10 features),
-    #: 140-150 at 32 steps (4,000 x 10 and x 60), 43-100 at 63 (8,000 x 10 and x 30), 31-48
-    #: at 125 and 4-10 at 250 (graph 0.69-0.88 ms per step, XLA 0.26-0.42). Default fits
+    #: paid for its compilation: 290-370 at 16-17 steps per epoch (1,000 x 10 and 2,000 x
+    #: 30), 160-190 at 32 (4,000 x 10 and x 60), 22-75 at 63 (8,000 x 10 and x 30), 46-63
+    #: at 125 and 23-25 at 250 (graph 0.56-0.82 ms per step, XLA 0.26-0.45). Default fits
     #: run 150-450 epochs, so an epoch of at least ``JIT_MIN_STEPS`` steps is compiled,
     #: and so is any training set of at least ``JIT_MIN_VALUES`` values (wide rows, whose
     #: steps gain more: at 55,000 x 784 an epoch runs in 0.9 s compiled against 1.3 s not).
