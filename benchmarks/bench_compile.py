@@ -8,8 +8,8 @@ cross-validation does. Printed: steps per epoch, ms per step of the second fit i
 the first fit's extra seconds in XLA mode (its start-up cost) and the epochs after which XLA
 has paid for it (its start-up cost divided by the time it saves per epoch).
 
-``skvae._model.EpochRunner`` compiles when ``jit_min_steps`` or ``JIT_MIN_VALUES`` says so;
-this script forces each mode by patching that rule.
+``skvae._model.EpochRunner.use_jit`` is the rule (``JIT_MIN_STEPS`` steps per epoch or
+``JIT_MIN_VALUES`` training values); this script forces each mode by patching it.
 
 Usage: python benchmarks/bench_compile.py [--epochs 40]
 """

@@ -410,7 +410,7 @@ class EpochRunner:
         self._n_weights = len(vae.weights)
         state = list(vae.weights) + list(optimizer.variables)
         self._read_state = tf.function(
-            lambda: [tf.identity(v) for v in state], autograph=False
+            functools.partial(EpochRunner._read_graph, state), autograph=False
         )
 
     def _epoch_graph(self, x, order, n_rows, beta, noise):
@@ -444,6 +444,10 @@ class EpochRunner:
             (tf.constant(0), tf.zeros((2,), x.dtype), tf.constant(True)),
         )
         return sums / tf.cast(n_rows, x.dtype), finite, i
+
+    @staticmethod
+    def _read_graph(variables):
+        return [tf.identity(v) for v in variables]
 
     def _evaluate_graph(self, x, eps, n_rows):
         recon, kl = self.vae.loss_parts(x, training=False, eps=eps)

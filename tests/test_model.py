@@ -165,3 +165,20 @@ def test_the_trainer_cache_keeps_at_most_its_size_and_gives_each_fit_its_own():
     cache.release("j", cache.acquire("j", make))
     assert sum(len(v) for v in cache._idle.values()) == 2  # the oldest idle one went
     assert cache.acquire("j", make) is made[2]
+
+
+def test_new_architectures_trigger_no_tensorflow_retracing_warning(caplog):
+    # Each trainer traces its own functions; TensorFlow counts traces per wrapped Python
+    # function, so a function shared by all trainers (e.g. one lambda's code) would warn
+    # "triggered tf.function retracing" in a search over architectures.
+    from sklearn.datasets import load_wine
+
+    from skvae import VAETransformer
+
+    X = load_wine().data
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        for width in range(4, 10):
+            VAETransformer(
+                2, hidden_layer_sizes=(width,), max_iter=1, early_stopping=False, random_state=0
+            ).fit(X)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
