@@ -37,6 +37,7 @@ from _common import fashion_mnist, header, table
 
 from skvae import VAETransformer
 from skvae._tf import import_keras
+from skvae.layers import LOG_VAR_RANGE
 
 
 def baseline_model(keras):
@@ -114,7 +115,7 @@ def torch_fit(X_train, X_valid, epochs, batch_size=128, seed=0):
 
         def encode(self, x):
             h = self.encoder(x)
-            return self.mean(h), self.log_var(h).clamp(-20.0, 20.0)
+            return self.mean(h), self.log_var(h).clamp(*LOG_VAR_RANGE)
 
         def forward(self, x):
             mean, log_var = self.encode(x)

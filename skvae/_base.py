@@ -538,6 +538,13 @@ class _BaseVAE(BaseEstimator):
         )
         if start is not None:
             loadings, noise_variance, mean, self.linear_start_ = start
+            # A feature the start determines exactly (one-hot columns) keeps its precision
+            # in training: the lower floor it was given there (see EXACT_NOISE_FLOOR).
+            pinned = noise_variance < np.asarray(self._noise_floor)
+            if pinned.any():
+                self._noise_floor = np.where(pinned, _defaults.EXACT_NOISE_FLOOR,
+                                             self._noise_floor)
+                self._vae.set_noise_floor(self._noise_floor)
             _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
             # Kept for linear_mixture: the start is part of the density score_samples gives.
             self._linear_density = (loadings, noise_variance, mean)
@@ -698,7 +705,8 @@ class _BaseVAE(BaseEstimator):
             self._x_log_var = x_log_var
             scale = self._standardizer.scale
             self.mean_, self.scale_ = self._standardizer.mean, scale
-            self.noise_variance_ = np.exp(np.clip(x_log_var, *_forward.LOG_VAR_RANGE)) * scale**2
+            noise_log_var = np.clip(x_log_var, *_forward.LOG_VAR_RANGE)
+            self.noise_variance_ = np.exp(noise_log_var) * scale**2
         else:
             self._x_log_var = None
             self.mean_ = self.scale_ = self.noise_variance_ = None

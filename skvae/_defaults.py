@@ -17,6 +17,25 @@ do not get the same network by accident.
 #: still far above float32's rounding of standardized values (~1e-14 in variance).
 NOISE_FLOOR = 1e-8
 
+#: The floor of a feature that the linear start determines exactly (its PPCA / FA noise
+#: variance below ``PINNED_NOISE``; see ``skvae._init._floored``). One-hot columns sum to 1,
+#: so one of each group is an exact linear function of the others, and factor analysis
+#: gives it a noise variance at 1e-12, its own floor. Under the general floor the VAE lost
+#: FA's likelihood there (3-fold, k = 8, nats per row): penguins 10.5 against FA's 18.1,
+#: attrition -0.8 against 14.2, credit_data 5.8 against 9.3. The lower floor for every
+#: feature was worse elsewhere: cells k = 8 fell from -21.1 to -27.7 (1e-10: -24.0), its
+#: variances over-fitting in training (the start pins none of its features: all above
+#: 1e-7). (float32 rounds standardized values to ~1e-14 in variance; log-variances are
+#: clipped at -30, e^-30 ~ 9e-14, see ``skvae.layers.LOG_VAR_RANGE``.)
+EXACT_NOISE_FLOOR = 1e-12
+
+#: Below this noise variance the linear start pins a feature (see ``EXACT_NOISE_FLOOR``):
+#: 10 times FA's floor, which is where FA puts an exactly determined feature. Real noise
+#: stays above it on our tables: the smallest FA(8) variances were 1.8e-10 on meats (Tecator
+#: spectra) and 8.4e-9 on pd_speech (one training fold each). Pinning below 1e-8 instead
+#: also pinned those and cost pd_speech 2.5 nats per row at k = 8 and 0.7 at k = 2.
+PINNED_NOISE = 1e-11
+
 #: Variance of a feature that is constant in the training data (in its own units: it keeps
 #: scale 1). Nothing can be learned about its spread, and the floor above would make any
 #: held-out deviation cost ~x² / 2e-6 nats: on digits 3-fold, pixels constant in a training

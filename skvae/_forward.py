@@ -50,7 +50,7 @@ BLOCK = 64
 # throughput is. Each stack keeps its block for every call, so batch invariance holds for each.
 ENCODER_BLOCK = 16
 _LOG_2PI = np.log(2.0 * np.pi)
-LOG_VAR_RANGE = (-20.0, 20.0)  # the same clip as skvae.layers.LOG_VAR_RANGE (tested)
+LOG_VAR_RANGE = (-30.0, 20.0)  # the same clip as skvae.layers.LOG_VAR_RANGE (tested)
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805

@@ -179,6 +179,14 @@ class VAE(keras.Model):
             return losses.bernoulli_nll(x, out, observed)
         return losses.gaussian_nll(x, out, self.noise_log_var(), observed)
 
+    def set_noise_floor(self, noise_floor):
+        """Set the Gaussian likelihood's per-feature variance floor (``noise_floor``)."""
+        floor = np.broadcast_to(np.asarray(noise_floor, np.float64), (self.n_features,))
+        if not np.all(floor > 0):
+            raise ValueError(f"noise_floor must be > 0; got {noise_floor!r}.")
+        self.noise_floor = floor.tolist()
+        self.log_noise_floor.assign(np.log(floor).astype(np.float32))
+
     def noise_log_var(self):
         """The Gaussian likelihood's per-feature log-variance, floored at ``noise_floor``."""
         return ops.logaddexp(self.x_log_var, self.log_noise_floor)

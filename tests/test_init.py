@@ -168,3 +168,22 @@ def test_linear_start_runs_blas_on_one_thread_and_restores_it(monkeypatch):
                  if lib["user_api"] == "blas"]
     assert seen and set(seen) == {1}
     assert set(after) == {2}
+
+
+def test_the_start_keeps_fa_precision_on_exactly_determined_features_only():
+    """A feature that the linear model determines exactly (one of a group of one-hot
+    columns) keeps FA's precision, below the general floor; the other features get the
+    general floor and a constant feature its own variance, as before."""
+    from skvae import _defaults
+
+    rng = np.random.RandomState(0)
+    numeric = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(300, 3))
+    one_hot = np.eye(3)[rng.randint(3, size=300)]
+    x = np.hstack([numeric, one_hot, np.zeros((300, 1))])
+    x[:, :-1] = StandardScaler().fit_transform(x[:, :-1])
+    floor = np.r_[np.full(6, _defaults.NOISE_FLOOR), _defaults.CONSTANT_FEATURE_VARIANCE]
+    _, noise, _, name = _init.linear_start(x, None, 3, floor, 0)
+    assert name == "fa"
+    assert np.all(noise[3:6] < _defaults.NOISE_FLOOR)  # the one-hot columns
+    assert np.all(noise[3:6] >= _defaults.EXACT_NOISE_FLOOR)
+    assert np.all(noise[:3] >= _defaults.NOISE_FLOOR) and noise[6] >= 1.0
