@@ -32,8 +32,8 @@ EXACT_NOISE_FLOOR = 1e-12
 #: Below this noise variance the linear start pins a feature (see ``EXACT_NOISE_FLOOR``):
 #: 10 times FA's floor, which is where FA puts an exactly determined feature. Real noise
 #: stays above it on our tables: the smallest FA(8) variances were 1.8e-10 on meats (Tecator
-#: spectra) and 8.4e-9 on pd_speech (one training fold each). Pinning below 1e-8 instead
-#: also pinned those and cost pd_speech 2.5 nats per row at k = 8 and 0.7 at k = 2.
+#: spectra) and 8.4e-9 on pd_speech (one training fold each), and those features keep the
+#: general floor.
 PINNED_NOISE = 1e-11
 
 #: Variance of a feature that is constant in the training data (in its own units: it keeps
