@@ -705,8 +705,7 @@ class _BaseVAE(BaseEstimator):
             self._x_log_var = x_log_var
             scale = self._standardizer.scale
             self.mean_, self.scale_ = self._standardizer.mean, scale
-            noise_log_var = np.clip(x_log_var, *_forward.LOG_VAR_RANGE)
-            self.noise_variance_ = np.exp(noise_log_var) * scale**2
+            self.noise_variance_ = np.exp(np.clip(x_log_var, *_forward.LOG_VAR_RANGE)) * scale**2
         else:
             self._x_log_var = None
             self.mean_ = self.scale_ = self.noise_variance_ = None

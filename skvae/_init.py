@@ -52,13 +52,13 @@ MAX_ROWS = 5000
 #: twenty FA fits would cost far more than the split's noise.
 CV_BELOW_ROWS = 100
 CV_FOLDS = 10
+CV_MAX_ROWS = 2000
 
 #: Rows per factor (n_components + 1) from which a noise variance at FA's floor is taken to
 #: mean an exactly determined feature (see :func:`_floored`): with as few rows as factors
 #: every feature fits exactly (a partial_fit chunk of 8 rows at k = 8 had every floor
 #: lowered and scored -9.7e10 nats per test row, against -9.9e6 without).
 PINNED_MIN_ROWS = 10
-CV_MAX_ROWS = 2000
 
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state):

@@ -19,10 +19,10 @@ ops = keras.ops
 #: noise variance at its 1e-12 floor, and the posterior of the factor that carries it has a
 #: log-variance near -28 (penguins, attrition, credit_data at k = 8). With -20 (e^-20 ~ 2e-9)
 #: the VAE could not represent that start: on penguins (k = 8, one fold) it scored 14.6 nats
-#: per row, against 19.2 for the FA solution it had started from, and 19.17 with -30 (also
-#: only the noise's clip at -30, the codes' at -20: 15.1 over 3 folds, FA 18.1). Where the
-#: codes' posterior is that sharp without such columns, -30 cost a little (3-fold, k = 8:
-#: pd_speech -994.6 -> -997.1, meats 513.0 -> 512.85 nats per row).
+#: per row, against 19.2 for the FA solution it had started from, and 19.17 with -30 (with
+#: the noise's clip at -30 but the codes' kept at -20: 15.1 over 3 folds, FA 18.1). Where
+#: the codes' posterior is that sharp without such columns, -30 cost a little (3-fold,
+#: k = 8: pd_speech -994.6 -> -997.1, meats 513.0 -> 512.83 nats per row).
 LOG_VAR_RANGE = (-30.0, 20.0)
 
 
