@@ -135,9 +135,7 @@ class VAE(keras.Model):
         self.likelihood = likelihood
         self.beta = float(beta)
         self.seed = seed
-        floor = np.asarray(noise_floor, dtype=np.float64)
-        if not np.all(floor > 0):
-            raise ValueError(f"noise_floor must be > 0; got {noise_floor!r}.")
+        floor = _checked_floor(noise_floor)
         self.noise_floor = floor.tolist() if floor.ndim else float(floor)
         self.sampling = Sampling(seed=seed, name="sampling")
         self._decoder_head = decoder_logits_model(decoder)
@@ -181,9 +179,7 @@ class VAE(keras.Model):
 
     def set_noise_floor(self, noise_floor):
         """Set the Gaussian likelihood's per-feature variance floor (``noise_floor``)."""
-        floor = np.broadcast_to(np.asarray(noise_floor, np.float64), (self.n_features,))
-        if not np.all(floor > 0):
-            raise ValueError(f"noise_floor must be > 0; got {noise_floor!r}.")
+        floor = np.broadcast_to(_checked_floor(noise_floor), (self.n_features,))
         self.noise_floor = floor.tolist()
         self.log_noise_floor.assign(np.log(floor).astype(np.float32))
 
@@ -242,6 +238,14 @@ class VAE(keras.Model):
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)
+
+
+def _checked_floor(noise_floor):
+    """``noise_floor`` as a float64 array, or a ValueError unless every value is > 0."""
+    floor = np.asarray(noise_floor, dtype=np.float64)
+    if not np.all(floor > 0):
+        raise ValueError(f"noise_floor must be > 0; got {noise_floor!r}.")
+    return floor
 
 
 def set_linear_solution(vae, loadings, noise_variance, mean):
