@@ -564,6 +564,16 @@ def test_partial_fit_continues_training(digits01):
     assert_bitwise_equal(again.transform(X), est.transform(X))
 
 
+def test_partial_fit_from_a_small_first_chunk_keeps_a_sane_likelihood():
+    """The first chunk fixes the linear start. From 8 rows at n_components=8 the start
+    was FA's, fitted exactly with every noise variance at the floor: -1.1e9 nats per
+    held-out row after that call. It is PPCA's at a lower rank now (see skvae._init)."""
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    est = VAETransformer(8, hidden_layer_sizes=(16,), random_state=0).partial_fit(X[:8])
+    assert est.linear_start_ == "ppca"
+    assert est.score(X[100:]) > -80
+
+
 def test_warm_start_continues_from_previous_weights(digits01):
     X = digits01[0]
     params = dict(likelihood="bernoulli", hidden_layer_sizes=(32,), max_iter=3,

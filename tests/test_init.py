@@ -187,3 +187,22 @@ def test_the_start_keeps_fa_precision_on_exactly_determined_features_only():
     assert np.all(noise[3:6] < _defaults.NOISE_FLOOR)  # the one-hot columns
     assert np.all(noise[3:6] >= _defaults.EXACT_NOISE_FLOOR)
     assert np.all(noise[:3] >= _defaults.NOISE_FLOOR) and noise[6] >= 1.0
+
+
+@pytest.mark.parametrize("n_rows, rank", [(8, 3), (40, 8)])
+def test_a_start_from_few_rows_and_none_held_out_is_ppca(n_rows, rank):
+    """With fewer than MIN_ROWS_PER_FACTOR rows per factor and no held-out rows to judge by
+    (a first partial_fit chunk), FA over-fits its per-feature noise: on 8 standardized
+    breast_cancer rows at k = 8 its start scored -4.7e8 nats per held-out row. The start is
+    PPCA at a rank of at most (n - 1) // 2, and its held-out likelihood is a sane one."""
+    from sklearn.datasets import load_breast_cancer
+
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    train, test = X[:n_rows], X[100:]
+    assert n_rows < _init.MIN_ROWS_PER_FACTOR * (8 + 1)
+    loadings, noise, mean, name = _init.linear_start(train, None, 8, np.full(30, 1e-8), 0)
+    assert name == "ppca" and loadings.shape == (30, rank)
+    assert _init._log_likelihood(test, loadings, noise, mean) > -60
+    # With held-out rows to judge by, the rank is not reduced (only capped by the rows).
+    judged = _init.linear_start(train, X[50:100], 8, np.full(30, 1e-8), 0)[0]
+    assert judged.shape == (30, min(8, n_rows - 1))
