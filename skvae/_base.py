@@ -383,8 +383,9 @@ class _BaseVAE(BaseEstimator):
         stopping (there is no fixed validation set); ``kl_warmup`` counts calls. The first
         call fixes the Gaussian likelihood's standardization and linear start from its chunk,
         so give it rows that look like the rest, at least 10 x (n_components + 1) of them.
-        From fewer the start is PPCA at a rank of at most (n_rows - 1) // 2: FA fitted
-        exactly to 8 rows at n_components=8 had scored -1.1e9 nats per held-out row.
+        From fewer it warns, and the start is PPCA at a rank of at most (n_rows - 1) // 2:
+        FA fitted exactly to 8 rows at n_components=8 had scored -1.1e9 nats per held-out
+        row.
 
         Parameters
         ----------
@@ -406,6 +407,7 @@ class _BaseVAE(BaseEstimator):
             self._partial_rng = check_random_state(self.random_state)
         x, X_model, _ = self._to_model(X)
         if first:
+            self._warn_small_first_chunk(len(X))
             self._start(x, None, None)
             self._epochs_seen = 0
             self.n_iter_ = 0
@@ -415,6 +417,22 @@ class _BaseVAE(BaseEstimator):
         self._keep_optimizer_state = True
         self._after_fit(X)
         return self
+
+    def _warn_small_first_chunk(self, n_rows):
+        from skvae._init import MIN_ROWS_PER_FACTOR
+
+        enough = MIN_ROWS_PER_FACTOR * (self.n_components + 1)
+        if self.likelihood == "gaussian" and n_rows < enough:
+            warnings.warn(
+                f"{self._reported_name()}.partial_fit: the first chunk fixes the "
+                f"standardization and the linear start, and {n_rows} rows are few for "
+                f"n_components={self.n_components}: the start is PPCA (FA would over-fit "
+                f"them) of rank {min(self.n_components, (n_rows - 1) // 2)} at most, and a "
+                "feature that barely varies in these rows is scaled up for all later ones. "
+                f"Pass at least {enough} rows (10 x (n_components + 1)) in the first call.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _validate_training_data(self, X, reset):
         X = validate_table(

@@ -569,7 +569,12 @@ def test_partial_fit_from_a_small_first_chunk_keeps_a_sane_likelihood():
     was FA's, fitted exactly with every noise variance at the floor: -1.1e9 nats per
     held-out row after that call. It is PPCA's at a lower rank now (see skvae._init)."""
     X = StandardScaler().fit_transform(load_breast_cancer().data)
-    est = VAETransformer(8, hidden_layer_sizes=(16,), random_state=0).partial_fit(X[:8])
+    est = VAETransformer(8, hidden_layer_sizes=(16,), random_state=0)
+    with pytest.warns(UserWarning, match=r"8 rows are few .* at least 90 rows"):
+        est.partial_fit(X[:8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # only the first call can warn
+        est.partial_fit(X[8:16])
     assert est.linear_start_ == "ppca"
     assert est.score(X[100:]) > -80
 
