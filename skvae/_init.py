@@ -74,12 +74,13 @@ MIN_ROWS_PER_FACTOR = 10
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state):
     """``(loadings (d, r), noise_variance (d,), mean (d,), name)`` of the better of PPCA and
-    FA, or None when there is no linear structure to start from (one feature or one row).
+    FA, or None when there is no linear structure to start from (one feature or one row, or
+    too few distinct rows for :func:`few_rows_rank`).
 
     ``x_train`` / ``x_val`` are standardized float arrays (``x_val`` may be None);
-    ``noise_floor`` is the per-feature variance floor. Without ``x_val`` and with fewer than
-    ``MIN_ROWS_PER_FACTOR`` rows per factor, the start is PPCA at a rank of at most
-    ``(n_rows - 1) // 2`` (see ``MIN_ROWS_PER_FACTOR``).
+    ``noise_floor`` is the per-feature variance floor. Without ``x_val`` and with fewer rows
+    than :func:`rows_to_trust_fa`, the start is PPCA at :func:`few_rows_rank` (see
+    ``MIN_ROWS_PER_FACTOR``).
 
     BLAS runs on one thread here. sklearn's FactorAnalysis does a randomized SVD per
     iteration, hundreds of products on thin matrices. OpenBLAS' threads cost more than they
@@ -92,6 +93,25 @@ def linear_start(x_train, x_val, n_components, noise_floor, random_state):
         return _linear_start(x_train, x_val, n_components, noise_floor, random_state)
 
 
+def rows_to_trust_fa(n_features, n_components):
+    """Rows a start with nothing held out needs before it may take FA over PPCA:
+    ``MIN_ROWS_PER_FACTOR`` per factor, the start's rank + 1 (the mean)."""
+    return MIN_ROWS_PER_FACTOR * (min(n_components, n_features - 1) + 1)
+
+
+def few_rows_rank(x, n_components):
+    """PPCA's rank for a start from too few rows x (see :func:`rows_to_trust_fa`). Where the
+    centered rows span fewer dimensions than there are features (n_rows - 1 for distinct
+    rows), at most half of those: PPCA's noise variance is the mean of the eigenvalues it
+    leaves, so it keeps at least as many non-zero ones as it explains and cannot fit the
+    rows exactly (8 rows that were 2 rows repeated had scored -2.2e11 nats per held-out
+    row)."""
+    n_features = x.shape[1]
+    spread = np.linalg.matrix_rank(x - x.mean(axis=0))
+    cap = n_features - 1 if spread >= n_features else spread // 2
+    return min(n_components, n_features - 1, cap)
+
+
 def _linear_start(x_train, x_val, n_components, noise_floor, random_state):
     rng = np.random.RandomState(random_state)
     x_train = _subsample(np.asarray(x_train, np.float64), rng)
@@ -101,9 +121,9 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state):
         return None
     fa_seed = rng.randint(2**31 - 1)
     held_out = x_val is not None and len(x_val) > 0
-    if not held_out and n < MIN_ROWS_PER_FACTOR * (rank + 1):
+    if not held_out and n < rows_to_trust_fa(d, n_components):
         # Too few rows to trust per-feature noise, and none held out to judge by.
-        rank = min(rank, (n - 1) // 2)
+        rank = few_rows_rank(x_train, n_components)
         if rank < 1:
             return None
         return (*_fit("ppca", x_train, rank, noise_floor, fa_seed), "ppca")

@@ -566,7 +566,7 @@ def test_partial_fit_continues_training(digits01):
 
 def test_partial_fit_from_a_small_first_chunk_keeps_a_sane_likelihood():
     """The first chunk fixes the linear start. From 8 rows at n_components=8 the start
-    was FA's, fitted exactly with every noise variance at the floor: -1.1e9 nats per
+    was FA's, fitted exactly with every noise variance at the floor: -7.6e8 nats per
     held-out row after that call. It is PPCA's at a lower rank now (see skvae._init)."""
     X = StandardScaler().fit_transform(load_breast_cancer().data)
     est = VAETransformer(8, hidden_layer_sizes=(16,), random_state=0)
@@ -577,6 +577,12 @@ def test_partial_fit_from_a_small_first_chunk_keeps_a_sane_likelihood():
         est.partial_fit(X[8:16])
     assert est.linear_start_ == "ppca"
     assert est.score(X[100:]) > -80
+    # Enough rows: FA may be chosen again, and nothing warns. Three features cap the start's
+    # rank at 2, so 30 rows are enough even at n_components=8.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAETransformer(2, hidden_layer_sizes=(16,), random_state=0).partial_fit(X[:30])
+        VAETransformer(8, hidden_layer_sizes=(16,), random_state=0).partial_fit(X[:30, :3])
 
 
 def test_warm_start_continues_from_previous_weights(digits01):

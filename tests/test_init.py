@@ -193,7 +193,7 @@ def test_the_start_keeps_fa_precision_on_exactly_determined_features_only():
 def test_a_start_from_few_rows_and_none_held_out_is_ppca(n_rows, rank):
     """With fewer than MIN_ROWS_PER_FACTOR rows per factor and no held-out rows to judge by
     (a first partial_fit chunk), FA over-fits its per-feature noise: on 8 standardized
-    breast_cancer rows at k = 8 its start scored -4.7e8 nats per held-out row. The start is
+    breast_cancer rows at k = 8 its start scored -6.6e8 nats per held-out row. The start is
     PPCA at a rank of at most (n - 1) // 2, and its held-out likelihood is a sane one."""
     from sklearn.datasets import load_breast_cancer
 
@@ -206,3 +206,21 @@ def test_a_start_from_few_rows_and_none_held_out_is_ppca(n_rows, rank):
     # With held-out rows to judge by, the rank is not reduced (only capped by the rows).
     judged = _init.linear_start(train, X[50:100], 8, np.full(30, 1e-8), 0)[0]
     assert judged.shape == (30, min(8, n_rows - 1))
+
+
+@pytest.mark.parametrize("rows, n_features, rank", [("repeated", 30, None), ("distinct", 3, 2)])
+def test_a_start_from_few_rows_is_never_an_exact_fit(rows, n_features, rank):
+    """The reduced rank counts the dimensions the rows span: 8 rows that are 2 rows repeated
+    (old: FA fitted them exactly, -2.2e11 nats per held-out row) get no start; 25 rows of 3
+    features span all 3, so the rank is the usual d - 1 and only FA is given up."""
+    from sklearn.datasets import load_breast_cancer
+
+    X = StandardScaler().fit_transform(load_breast_cancer().data)[:, :n_features]
+    train = np.tile(X[:2], (4, 1)) if rows == "repeated" else X[:25]
+    assert len(train) < _init.rows_to_trust_fa(n_features, 8)
+    start = _init.linear_start(train, None, 8, np.full(n_features, 1e-8), 0)
+    if rank is None:
+        assert start is None
+    else:
+        assert start[-1] == "ppca" and start[0].shape == (n_features, rank)
+        assert _init._log_likelihood(X[100:], *start[:3]) > -10
