@@ -62,7 +62,8 @@ CV_MAX_ROWS = 2000
 #:   lowered and scored -9.7e10 nats per test row, against -9.9e6 without.
 #: - With fewer rows and no held-out rows to judge by (a first partial_fit chunk,
 #:   early_stopping=False on a tiny table), :func:`linear_start` takes PPCA, whose one
-#:   noise variance cannot collapse on a single feature, at a rank of at most (n - 1) // 2.
+#:   noise variance cannot collapse on a single feature, at :func:`few_rows_rank` ((n - 1)
+#:   // 2 for n distinct rows of more than n features).
 #:   FA always wins on its own training rows, and there it over-fits. Measured on
 #:   standardized breast_cancer and digits (75/25 split, k = 8, three passes of partial_fit
 #:   chunks; held-out nats per row, old -> new): breast_cancer, 8-row chunks -5.0e8 -> -28.7,
