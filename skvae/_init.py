@@ -95,8 +95,10 @@ def linear_start(x_train, x_val, n_components, noise_floor, random_state):
 
 
 def rows_to_trust_fa(n_features, n_components):
-    """Rows a start with nothing held out needs before it may take FA over PPCA:
-    ``MIN_ROWS_PER_FACTOR`` per factor, the start's rank + 1 (the mean)."""
+    """Rows a linear fit of ``n_components`` factors needs before its per-feature noise
+    variances are trusted: ``MIN_ROWS_PER_FACTOR`` per factor, the fit's rank + 1 (the
+    mean). Below it a start with nothing held out takes PPCA over FA, and no feature is
+    taken to be exactly determined (:func:`_floored`)."""
     return MIN_ROWS_PER_FACTOR * (min(n_components, n_features - 1) + 1)
 
 
@@ -197,15 +199,15 @@ def _floored(noise_variance, noise_floor, x, rank):
       variance, as it would in a fit on those rows alone;
     - a feature the model determines exactly (noise below ``_defaults.PINNED_NOISE``: one of
       a group of one-hot columns, which sum to 1) keeps ``_defaults.EXACT_NOISE_FLOOR``
-      where its floor is the general one, if x has at least ``MIN_ROWS_PER_FACTOR`` rows per
-      factor (with as many rows as factors every feature is fitted exactly).
+      where its floor is the general one, if x has :func:`rows_to_trust_fa` rows (with as
+      many rows as factors every feature is fitted exactly).
     """
     n_rows, n_features = x.shape
     noise = np.broadcast_to(np.asarray(noise_variance, np.float64), (n_features,))
     floor = np.broadcast_to(np.asarray(noise_floor, np.float64), (n_features,))
     varies = np.ptp(x, axis=0) > 0
     floor = np.where(varies, floor, np.maximum(floor, _defaults.CONSTANT_FEATURE_VARIANCE))
-    if n_rows >= MIN_ROWS_PER_FACTOR * (rank + 1):
+    if n_rows >= rows_to_trust_fa(n_features, rank):
         pinned = varies & (noise < _defaults.PINNED_NOISE) & (floor <= _defaults.NOISE_FLOOR)
         floor = np.where(pinned, _defaults.EXACT_NOISE_FLOOR, floor)
     return np.maximum(noise, floor)
