@@ -29,6 +29,15 @@ logger = logging.getLogger(__name__)
 ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
 OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
 _MAX_ABS_INPUT = 1e15  # squares of larger values overflow float32 during training
+#: float32 rows with a standardized value beyond this many standard deviations are scored,
+#: encoded and imputed in float64, apart from the other rows (see ``_BaseVAE._precise``): the
+#: Gaussian likelihood squares a residual and divides it by a noise variance as low as 1e-12,
+#: which overflows float32 (3.4e38) from ~1e13 standard deviations (1e6 leaves room for the
+#: sums over features and importance samples). A float32 test value of 1e14 in a column
+#: whose training spread was 1e-6 scored -inf and its row's missing cells were imputed as
+#: NaN; in float64 both are finite. (Training rows are within sqrt(n_samples) standard
+#: deviations of the mean.)
+_FLOAT32_MAX_STANDARDIZED = 1e6
 _ARCH_PARAMS = ("n_components", "hidden_layer_sizes", "activation", "likelihood")
 
 #: The keyword-only parameters every skvae estimator takes, in signature order, with their
@@ -260,14 +269,20 @@ def validate_table(estimator, X, **kwargs):
         if not columns:
             raise  # another problem (names, widths, values): sklearn's message says it
         named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
+        dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
         raise ValueError(
             f"{type(estimator).__name__} needs numeric features, but X has "
             f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
-            "OneHotEncoder in a ColumnTransformer before it in a Pipeline, or drop them."
+            "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
+            + (" (dates and durations: as numbers, e.g. days since a reference date)"
+               if dates else "")
+            + ", or drop them."
         ) from error
 
 
 def _is_numeric(column):
+    if getattr(getattr(column, "dtype", None), "kind", None) in ("M", "m"):
+        return False  # datetimes convert to float (nanoseconds) but are not features as such
     try:
         np.asarray(column, dtype=np.float64)
     except (ValueError, TypeError):
@@ -304,6 +319,11 @@ def build_vae(n_features, arch, beta, seeds, noise_floor):
     return _model.VAE(
         encoder, decoder, arch["likelihood"], beta, seed=next(seeds), noise_floor=noise_floor
     )
+
+
+def _build_seeds(rng):
+    """The seeds of a new network's layers and of its fixed noise streams, drawn from rng."""
+    return iter(rng.randint(0, 2**31 - 1, size=64).tolist())
 
 
 class _BaseVAE(BaseEstimator):
@@ -352,7 +372,11 @@ class _BaseVAE(BaseEstimator):
         if not reuse:
             self._build(X, rng)
             self._epochs_seen = 0
-        elif self._optimizer_settings != (self.optimizer, self.learning_rate):
+        else:
+            # The draws _build makes, so that the validation rows below are the first fit's
+            # (with an int random_state): early stopping must not judge on rows it trained on.
+            _build_seeds(rng)
+        if reuse and self._optimizer_settings != (self.optimizer, self.learning_rate):
             self._optimizer_state = None  # a fresh optimizer on the kept weights
             self._optimizer_settings = (self.optimizer, self.learning_rate)
             self._learning_rate_used = (None, None)
@@ -518,7 +542,7 @@ class _BaseVAE(BaseEstimator):
             self._standardizer = _forward.Standardizer(mean, scale)
             self._noise_floor = np.where(constant, _defaults.CONSTANT_FEATURE_VARIANCE,
                                          _defaults.NOISE_FLOOR)
-        seeds = iter(rng.randint(0, 2**31 - 1, size=64).tolist())
+        seeds = _build_seeds(rng)
         self._vae = build_vae(n_features, self._arch, self.beta, seeds, self._noise_floor)
         self._score_seed = next(seeds)
         self._val_seed = next(seeds)
@@ -744,9 +768,36 @@ class _BaseVAE(BaseEstimator):
     def _encode(self, X):
         """[mean, log_var] of q(z | x) for validated rows X. A row with no observed cell
         gets the prior, N(0, I): with nothing observed, the posterior is the prior."""
-        _, encoder_input, observed = self._to_model(X)
-        mean, log_var = self._encoder_stack(encoder_input)
-        return _forward.prior_where_nothing_observed(mean, log_var, observed)
+
+        def encode(X):
+            _, encoder_input, observed = self._to_model(X)
+            mean, log_var = self._encoder_stack(encoder_input)
+            return _forward.prior_where_nothing_observed(mean, log_var, observed)
+
+        return self._precise(X, encode)
+
+    def _precise(self, X, compute):
+        """``compute(X)`` (a tuple of per-row arrays, or None entries), with the float32 rows
+        that lie beyond ``_FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
+        computed in float64 apart from the others, so that no other row's results change
+        (all rows' results are then float64; float32 values convert exactly)."""
+        if X.dtype != np.float32 or self._standardizer is None or not len(X):
+            return compute(X)
+        reach = _FLOAT32_MAX_STANDARDIZED * self._standardizer.scale
+        with np.errstate(invalid="ignore"):
+            far = (np.abs(X - self._standardizer.mean) > reach).any(axis=1)
+        if not far.any():
+            return compute(X)
+        parts = compute(X[~far]), compute(X[far].astype(np.float64))
+        merged = []
+        for near_part, far_part in zip(*parts):
+            if near_part is None:
+                merged.append(None)
+                continue
+            out = np.empty((len(X), *far_part.shape[1:]), np.float64)
+            out[~far], out[far] = near_part, far_part
+            merged.append(out)
+        return tuple(merged)
 
     def _decode(self, Z):
         """The decoder mean for latent codes Z, in the data's units."""
@@ -772,6 +823,9 @@ class _BaseVAE(BaseEstimator):
         """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
         :func:`skvae._forward.importance_sampling`. An all-missing row scores 0 (the
         probability of observing nothing is 1)."""
+        return self._precise(X, lambda X: self._importance_sampling_rows(X, fill, rng))
+
+    def _importance_sampling_rows(self, X, fill, rng):
         eps = np.random.RandomState(self._score_seed).standard_normal(
             (self.n_importance_samples, self._arch["n_components"])
         )
@@ -824,6 +878,9 @@ class _BaseVAE(BaseEstimator):
 
     def _feature_log_likelihood(self, X):
         """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""
+        return self._precise(X, lambda X: (self._feature_log_likelihood_rows(X),))[0]
+
+    def _feature_log_likelihood_rows(self, X):
         x, encoder_input, observed = self._to_model(X)
         mean, log_var = self._encoder_stack(encoder_input)
         mean, _ = _forward.prior_where_nothing_observed(mean, log_var, observed)
@@ -873,7 +930,10 @@ class _BaseVAE(BaseEstimator):
                 "weights": self._vae.get_weights(),
                 "sampling_state": self._vae.sampling.seed_generator.state.numpy(),
             }
-            if self._keep_optimizer_state and self._optimizer_state is not None:
+            # Kept where a later fit continues from it: warm_start on now (it may have been
+            # switched on after fitting) or a partial_fit in progress.
+            keep = self._keep_optimizer_state or self.warm_start
+            if keep and self._optimizer_state is not None:
                 saved["optimizer"] = self._optimizer_state
             state["_keras_state"] = saved
         return state

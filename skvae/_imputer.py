@@ -54,7 +54,9 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         features that had missing values at fit time, as in ``SimpleImputer``.
     keep_empty_features : bool, default=False
         Features with no observed value at fit time are dropped from the output, or, if
-        True, kept and filled with 0 (as ``SimpleImputer`` / ``KNNImputer`` do).
+        True, kept: their missing cells are filled with 0 and their observed cells (in
+        later data) kept, as ``SimpleImputer`` does (``KNNImputer`` sets the whole column
+        to 0).
     sample_posterior : bool, default=False
         Fill with a draw from ``p(x_missing | x_observed)`` (sampling importance resampling
         of z, then ``p(x | z)``) instead of the conditional mean.
@@ -129,15 +131,19 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         X = validate_table(
             self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
         )
-        self._valid = ~np.isnan(X).all(axis=0)
-        if not self._valid.any():
+        valid = ~np.isnan(X).all(axis=0)
+        if not valid.any():
             raise ValueError(
                 "VAEImputer needs at least one feature with an observed value; every column "
                 "of X is entirely NaN."
             )
         params = {name: getattr(self, name) for name in ("n_components", *VAE_PARAMS)}
-        self.vae_ = VAETransformer(**params)
-        self.vae_._reported_as = type(self).__name__  # its warnings name the imputer
+        if self.warm_start and hasattr(self, "vae_") and np.array_equal(valid, self._valid):
+            self.vae_.set_params(**params)  # continues from its weights, as warm_start says
+        else:
+            self.vae_ = VAETransformer(**params)
+            self.vae_._reported_as = type(self).__name__  # its warnings name the imputer
+        self._valid = valid
         self.vae_.fit(X[:, self._valid])
         self.n_iter_ = self.vae_.n_iter_
         self.indicator_ = None
@@ -168,9 +174,12 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         )
         indicator = None if self.indicator_ is None else self.indicator_.transform(X)
         if self.keep_empty_features:
+            # As SimpleImputer: a feature empty at fit time has nothing to fill from, so its
+            # missing cells get 0; its observed cells stay, as every observed cell does.
             out = X
             out[:, self._valid] = filled
-            out[:, ~self._valid] = 0
+            empty = out[:, ~self._valid]
+            out[:, ~self._valid] = np.where(np.isnan(empty), 0, empty)
         else:
             out = filled
         if indicator is not None:

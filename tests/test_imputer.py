@@ -209,9 +209,28 @@ def test_add_indicator_and_keep_empty_features_behave_as_in_sklearn():
                     theirs.get_feature_names_out())
                 if keep:
                     assert np.all(out[:, 4] == 0)
+                    # observed later, its cells stay; the missing ones get 0, as SimpleImputer
+                    later = holed[:6].copy()
+                    later[:3, 4] = [1.5, -2.0, 0.25]
+                    np.testing.assert_array_equal(ours.transform(later)[:, 4],
+                                                  theirs.transform(later)[:, 4])
+                    assert ours.transform(later)[0, 4] == 1.5
                 if indicator:
                     n_ind = theirs.indicator_.features_.size
                     np.testing.assert_array_equal(out[:, -n_ind:], ref[:, -n_ind:])
+
+
+def test_imputer_warm_start_continues_training():
+    """warm_start=True: a second fit continues from the first's weights, as VAETransformer's
+    does (it had been a fresh fit, bitwise the first one)."""
+    _, holed = _holed()
+    params = dict(n_components=2, **{**_SMALL, "max_iter": 4, "early_stopping": False})
+    imputer = VAEImputer(warm_start=True, **params).fit(holed)
+    first = imputer.transform(holed)
+    imputer.fit(holed)
+    assert not np.array_equal(imputer.transform(holed), first)  # 8 epochs in all, not 4
+    fresh = VAEImputer(**params).fit(holed).fit(holed)  # without warm_start: from scratch
+    assert_bitwise_equal(fresh.transform(holed), first)
 
 
 def test_imputer_errors_name_the_problem():

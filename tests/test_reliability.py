@@ -290,6 +290,46 @@ def test_dataframes_work_and_feature_names_are_checked():
         assert_bitwise_equal(est.transform(X), est.transform(frame))
 
 
+@pytest.mark.parametrize("tz", [None, "UTC"])
+def test_date_and_duration_columns_are_named_with_the_fix(tz):
+    """Dates convert to float64 (nanoseconds), which hid them from the column check:
+    NumPy's DTypePromotionError (or a TypeError about a Timestamp) reached the user."""
+    pd = pytest.importorskip("pandas")
+    X = _data()
+    frame = pd.DataFrame({"x": X[:, 0], "when": pd.date_range("2020", periods=len(X), tz=tz),
+                          "took": pd.to_timedelta(np.arange(len(X)), "s")})
+    with pytest.raises(ValueError, match=r"2 non-numeric column\(s\): 'when' \(datetime64.*"
+                                         r"'took' \(timedelta64.*days since a reference date"):
+        VAETransformer(2, **TINY).fit(frame)
+
+
+def test_far_out_float32_rows_are_scored_and_imputed_finitely():
+    """A float32 value 1e14 in a column whose training spread is 1e-6 is 1e20 standard
+    deviations out: squared over a noise variance it overflows float32. Such rows are
+    computed in float64: finite scores, codes and fills instead of -inf and NaN."""
+    X = _data(n_rows=120).astype(np.float32)
+    X[:, 1] *= 1e-6
+    far = X[:4].copy()
+    far[0, 1], far[1, 0] = 1e14, 1e20
+    holed = far.copy()
+    holed[:, 2] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = VAETransformer(2, **TINY).fit(X)
+        detector = VAEOutlierDetector(2, **TINY).fit(X)
+        imputer = VAEImputer(2, **TINY).fit(X)
+    assert np.all(np.isfinite(est.score_samples(far[[0, 2, 3]])))
+    assert np.all(np.isfinite(est.transform(far)))
+    assert np.all(np.isfinite(detector.decision_function(far[[0, 2, 3]])))
+    assert detector.predict(far[:1])[0] == -1
+    filled = imputer.transform(holed)
+    assert filled.dtype == np.float32 and np.all(np.isfinite(filled))
+    # the other rows of the batch keep the float32 path: the same results as without them
+    assert_bitwise_equal(est.transform(far)[2:], est.transform(far[2:]).astype(np.float64))
+    assert_bitwise_equal(est.score_samples(far[[0, 2, 3]])[1:],
+                         est.score_samples(far[2:]).astype(np.float64))
+
+
 def test_dataframes_with_mixed_column_dtypes_and_integer_names_work():
     pd = pytest.importorskip("pandas")
     X = _data()
