@@ -93,29 +93,33 @@ VAE_PARAMS_DOC = """\
     init : {"auto", "best", "ppca", "fa", "random"}, default="auto"
         Where a Gaussian VAE's training starts (``linear_start_`` says which linear model).
         "auto": the better of probabilistic PCA and factor analysis on the validation rows
-        (10-fold cross-validated below 100 of them), so that training starts at the better
-        linear model's likelihood. On the 35 table cases of ``benchmarks/bench_tables.py``
-        (3-fold, SkylakeX CPU) the VAE's held-out log-likelihood is then >= max(PPCA, FA) in
-        30 (the rest ties within 0.25 nats), and its codes are >= PCA's as a reducer in 16.
-        "ppca" / "fa": that model, whatever the validation rows say. FA's sharp per-feature
-        noise can hold the VAE near its start where PPCA's single noise variance lets it
-        move: from PPCA the VAE scored higher in 14 of the 35 (tissue gene expression k = 2
-        -544 against -596 nats per row, pipeline accuracy 0.815 against 0.646; olive k = 2
-        0.984 against 0.888; credit k = 8 +20.9 nats; cells k = 8 +7.3) and lower where FA's
-        precision is the model (Tecator spectra k = 8 -39.8; one-hot columns: penguins
-        k = 8 -19.1, attrition -16.3): >= max(PPCA, FA) in 24, >= PCA as a reducer in 21.
-        "best": as "auto", and where that start is FA, a second fit from PPCA; the fit with
-        the better validation score is kept (each is bitwise the fit "auto" or "ppca" gives;
-        without validation rows, "best" is "auto"). On the 35 cases: held-out
-        log-likelihood >= the default's in 33 (the other two within 0.03 nats), mean +2.9
-        nats per row (tissue k = 2 +49, credit k = 8 +21, cells k = 8 +7.3, penguins k = 2
-        +6.3), >= max(PPCA, FA) in 30, >= PCA as a reducer in 19; for 1.9 times the fit
-        time (FA was the start in 89 of 105 folds). It is not the default for that cost,
-        which every Gaussian fit would pay for gains on 8 of the 35. For codes that feed a
-        model the pipeline's own score can choose: ``{"vaetransformer__init": ["auto",
-        "ppca"]}`` in a grid search. "random": Keras' initialisation and no linear start,
-        the VAE of the literature: >= max(PPCA, FA) in 18 of the 35, with failures such as
-        pd_speech k = 8 (-15,211 against PPCA's -1,250). With the Bernoulli likelihood,
+        (10-fold cross-validated below 100 of them; without early stopping, on the training
+        rows), so that training starts at the better linear model's likelihood. On the 35
+        table cases of ``benchmarks/bench_tables.py`` (3-fold, SkylakeX CPU) the VAE's
+        held-out log-likelihood is then >= max(PPCA, FA) in 30 (the rest ties within 0.25
+        nats), and its codes are >= PCA's as a reducer in 16. "ppca" / "fa": that model,
+        whatever the validation rows say (but from fewer than 10 x (n_components + 1) rows
+        with none held out, as a first ``partial_fit`` chunk, every linear start is PPCA at
+        a reduced rank: FA fitted to so few rows puts noise variances at the floor, see
+        ``partial_fit``). FA's sharp per-feature noise can hold the VAE near its start where
+        PPCA's single noise variance lets it move: from PPCA the VAE scored higher in 14 of
+        the 35 (tissue gene expression k = 2 -544 against -596 nats per row, pipeline
+        accuracy 0.815 against 0.646; olive k = 2 0.984 against 0.888; credit k = 8 +20.9
+        nats; cells k = 8 +7.3) and lower where FA's precision is the model (Tecator spectra
+        k = 8 -39.8; one-hot columns: penguins k = 8 -19.1, attrition -16.3): >= max(PPCA,
+        FA) in 24, >= PCA as a reducer in 21. "best": as "auto", and where that start is FA,
+        a second fit from PPCA; the fit with the better validation score is kept (each is
+        bitwise the fit "auto" or "ppca" gives; without validation rows, "best" is "auto").
+        On the 35 cases: held-out log-likelihood >= the default's in 33 (the other two
+        within 0.03 nats), mean +2.9 nats per row (tissue k = 2 +49, credit k = 8 +21, cells
+        k = 8 +7.3, penguins k = 2 +6.3), >= max(PPCA, FA) in 30, >= PCA as a reducer in 19;
+        for 1.9 times the fit time (FA was the start in 89 of 105 folds). It is not the
+        default for that cost, which every Gaussian fit would pay for gains on 8 of the 35.
+        For codes that feed a model the pipeline's own score can choose:
+        ``{"vaetransformer__init": ["auto", "ppca"]}`` in a grid search. "random": Keras'
+        initialisation and no linear start (so ``linear_mixture`` has no linear model to mix
+        in), the VAE of the literature: >= max(PPCA, FA) in 18 of the 35, with failures such
+        as pd_speech k = 8 (-15,211 against PPCA's -1,250). With the Bernoulli likelihood,
         "auto" and "random" are Keras' initialisation and the others raise a ValueError.
     beta : float, default=1.0
         Weight of the latent (KL) loss; 1 is the ELBO, below 1 favours reconstruction
@@ -285,29 +289,45 @@ def _core():
 
 
 def validate_table(estimator, X, **kwargs):
-    """sklearn's ``validate_data``; a DataFrame with text or categorical columns gets an
-    error that names them and says how to encode them (sklearn's says only "could not
-    convert string to float: 'x'", about a value, not a column)."""
+    """sklearn's ``validate_data``; a DataFrame with text, categorical, date or duration
+    columns (or an array of dates) gets an error that names them and says how to encode
+    them (sklearn's says only "could not convert string to float: 'x'", about a value, not
+    a column, and converts dates to nanoseconds without a word)."""
+    dtypes = getattr(X, "dtypes", None)
+    if hasattr(dtypes, "items"):
+        dated = [(str(c), str(t)) for c, t in dtypes.items()
+                 if getattr(t, "kind", None) in ("M", "m")]
+        if dated:
+            raise _non_numeric_error(estimator, dated)
+    elif getattr(getattr(X, "dtype", None), "kind", None) in ("M", "m"):
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric features, but X holds dates or "
+            f"durations ({X.dtype}). Convert them to numbers first, e.g. days since a "
+            "reference date."
+        )
     try:
         return validate_data(estimator, X, **kwargs)
     except (ValueError, TypeError) as error:
-        dtypes = getattr(X, "dtypes", None)
         if not hasattr(dtypes, "items"):
             raise
         columns = [(str(c), str(t)) for c, t in dtypes.items()
                    if getattr(t, "kind", "O") not in "biuf" and not _is_numeric(X[c])]
         if not columns:
             raise  # another problem (names, widths, values): sklearn's message says it
-        named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
-        dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
-        raise ValueError(
-            f"{type(estimator).__name__} needs numeric features, but X has "
-            f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
-            "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
-            + (" (dates and durations: as numbers, e.g. days since a reference date)"
-               if dates else "")
-            + ", or drop them."
-        ) from error
+        raise _non_numeric_error(estimator, columns) from error
+
+
+def _non_numeric_error(estimator, columns):
+    named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
+    dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
+    return ValueError(
+        f"{type(estimator).__name__} needs numeric features, but X has "
+        f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
+        "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
+        + (" (dates and durations: as numbers, e.g. days since a reference date)"
+           if dates else "")
+        + ", or drop them."
+    )
 
 
 def _is_numeric(column):
@@ -867,13 +887,17 @@ class _BaseVAE(BaseEstimator):
     def _precise(self, X, compute):
         """``compute(X)`` (a tuple of per-row arrays, or None entries), with the float32 rows
         that lie beyond ``_FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
-        computed in float64 apart from the others, so that no other row's results change
-        (all rows' results are then float64; float32 values convert exactly)."""
+        computed in float64 apart from the others, so that the other rows' results do not
+        change (their random draws do, with ``sample_posterior``). The merged results are
+        float32 where every value fits in float32 (codes, fills), else float64 (the score
+        of such a row can be below -3.4e38)."""
         if X.dtype != np.float32 or self._standardizer is None or not len(X):
             return compute(X)
-        reach = _FLOAT32_MAX_STANDARDIZED * self._standardizer.scale
-        with np.errstate(invalid="ignore"):
-            far = (np.abs(X - self._standardizer.mean) > reach).any(axis=1)
+        mean, scale = self._standardizer.mean, self._standardizer.scale
+        reach = _FLOAT32_MAX_STANDARDIZED * scale
+        # Bounds in float32: the test makes boolean temporaries, not a float64 copy of X.
+        low, high = (mean - reach).astype(np.float32), (mean + reach).astype(np.float32)
+        far = ((X < low) | (X > high)).any(axis=1)
         if not far.any():
             return compute(X)
         parts = compute(X[~far]), compute(X[far].astype(np.float64))
@@ -884,7 +908,8 @@ class _BaseVAE(BaseEstimator):
                 continue
             out = np.empty((len(X), *far_part.shape[1:]), np.float64)
             out[~far], out[far] = near_part, far_part
-            merged.append(out)
+            fits = np.all(np.abs(out[np.isfinite(out)]) <= np.finfo(np.float32).max)
+            merged.append(out.astype(np.float32) if fits else out)
         return tuple(merged)
 
     def _decode(self, Z):

@@ -128,8 +128,10 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         -------
         self : VAEImputer
         """
+        warm = self.warm_start and hasattr(self, "vae_")
         X = validate_table(
-            self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+            self, X, reset=not warm, dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
         )
         valid = ~np.isnan(X).all(axis=0)
         if not valid.any():
@@ -137,8 +139,16 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 "VAEImputer needs at least one feature with an observed value; every column "
                 "of X is entirely NaN."
             )
+        if warm and not np.array_equal(valid, self._valid):
+            changed = np.flatnonzero(valid != self._valid).tolist()[:10]
+            raise ValueError(
+                "warm_start continues the fitted VAE, whose inputs are the features with an "
+                f"observed value at fit time, but column(s) {changed} are entirely missing "
+                "in one of the two fits and not in the other. Set warm_start=False to fit "
+                "a new one."
+            )
         params = {name: getattr(self, name) for name in ("n_components", *VAE_PARAMS)}
-        if self.warm_start and hasattr(self, "vae_") and np.array_equal(valid, self._valid):
+        if warm:
             self.vae_.set_params(**params)  # continues from its weights, as warm_start says
         else:
             self.vae_ = VAETransformer(**params)
@@ -203,6 +213,13 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         if self.indicator_ is not None:
             out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
         return np.asarray(out, dtype=object)
+
+    def __setstate__(self, state):
+        # Pickles from before a parameter existed: the behaviour they were fitted with (the
+        # inner VAETransformer's own __setstate__ does the same for it).
+        state.setdefault("linear_mixture", 0.0)
+        state.setdefault("init", "auto")
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -74,9 +74,10 @@ MIN_ROWS_PER_FACTOR = 10
 
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state, method="auto"):
-    """``(loadings (d, r), noise_variance (d,), mean (d,), name)`` of the better of PPCA and
-    FA (``method="auto"``) or of the one named ("ppca", "fa"), or None when there is no linear structure to start from (one feature or one row, or
-    too few distinct rows for :func:`few_rows_rank`).
+    """``(loadings (d, r), noise_variance (d,), mean (d,), name)`` of the better of PPCA
+    and FA (``method="auto"``) or of the one named ("ppca", "fa"), or None when there is no
+    linear structure to start from (one feature or one row, or too few distinct rows for
+    :func:`few_rows_rank`).
 
     ``x_train`` / ``x_val`` are standardized float arrays (``x_val`` may be None);
     ``noise_floor`` is the per-feature variance floor. Without ``x_val`` and with fewer rows

@@ -231,6 +231,26 @@ def test_imputer_warm_start_continues_training():
     assert not np.array_equal(imputer.transform(holed), first)  # 8 epochs in all, not 4
     fresh = VAEImputer(**params).fit(holed).fit(holed)  # without warm_start: from scratch
     assert_bitwise_equal(fresh.transform(holed), first)
+    emptied = holed.copy()
+    emptied[:, 3] = np.nan
+    with pytest.raises(ValueError, match=r"column\(s\) \[3\] are entirely missing"):
+        imputer.fit(emptied)
+    with pytest.raises(ValueError, match="features"):
+        imputer.fit(holed[:, :-1])
+
+
+def test_imputer_pickles_from_before_a_parameter_existed_load_with_its_old_behaviour():
+    _, holed = _holed()
+    imputer = VAEImputer(2, **{**_SMALL, "max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        imputer.fit(holed)
+    state = imputer.__getstate__()
+    del state["init"], state["linear_mixture"]  # as pickled by a version without them
+    old = VAEImputer.__new__(VAEImputer)
+    old.__setstate__(state)
+    assert old.get_params()["init"] == "auto" and old.get_params()["linear_mixture"] == 0.0
+    assert clone(old).init == "auto"
 
 
 def test_imputer_errors_name_the_problem():

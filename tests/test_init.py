@@ -256,9 +256,13 @@ def test_init_random_has_no_linear_start_and_bernoulli_refuses_one():
     from skvae import VAETransformer
 
     X = StandardScaler().fit_transform(load_wine().data)
-    vae = VAETransformer(2, init="random", max_iter=3, random_state=0).fit(X)
+    vae = VAETransformer(2, init="random", max_iter=1, learning_rate=1e-12,
+                         early_stopping=False, random_state=0).fit(X)
     assert vae.linear_start_ is None and vae._linear_density is None
     assert np.isfinite(vae.score(X))
+    codes = vae.transform(X)  # Keras' random weights: neither linear model's codes
+    for model in (PCA(2), FactorAnalysis(2, random_state=0)):
+        assert _linear_fit_r2(codes, model.fit(X).transform(X)) < 0.9
     X01 = (X - X.min(0)) / np.ptp(X, axis=0)
     with pytest.raises(ValueError, match="init='ppca'.*likelihood='bernoulli'"):
         VAETransformer(2, init="ppca", likelihood="bernoulli").fit(X01)

@@ -301,6 +301,12 @@ def test_date_and_duration_columns_are_named_with_the_fix(tz):
     with pytest.raises(ValueError, match=r"2 non-numeric column\(s\): 'when' \(datetime64.*"
                                          r"'took' \(timedelta64.*days since a reference date"):
         VAETransformer(2, **TINY).fit(frame)
+    # only dates (sklearn would read them as nanoseconds), or an array of them
+    with pytest.raises(ValueError, match=r"1 non-numeric column\(s\): 'when'"):
+        VAETransformer(2, **TINY).fit(frame[["when"]])
+    if tz is None:  # (tz-aware dates become an object array of Timestamps: sklearn's error)
+        with pytest.raises(ValueError, match=r"holds dates or durations.*days since"):
+            VAETransformer(2, **TINY).fit(frame[["when"]].to_numpy())
 
 
 def test_far_out_float32_rows_are_scored_and_imputed_finitely():
@@ -324,10 +330,14 @@ def test_far_out_float32_rows_are_scored_and_imputed_finitely():
     assert detector.predict(far[:1])[0] == -1
     filled = imputer.transform(holed)
     assert filled.dtype == np.float32 and np.all(np.isfinite(filled))
-    # the other rows of the batch keep the float32 path: the same results as without them
-    assert_bitwise_equal(est.transform(far)[2:], est.transform(far[2:]).astype(np.float64))
-    assert_bitwise_equal(est.score_samples(far[[0, 2, 3]])[1:],
-                         est.score_samples(far[2:]).astype(np.float64))
+    # the other rows of the batch keep the float32 path: the same results as without them;
+    # codes stay float32, a score below float32's range comes back in float64
+    codes = est.transform(far)
+    assert codes.dtype == np.float32
+    assert_bitwise_equal(codes[2:], est.transform(far[2:]))
+    scores = est.score_samples(far[[0, 2, 3]])
+    assert scores.dtype == np.float64 and scores[0] < -np.finfo(np.float32).max
+    assert_bitwise_equal(scores[1:], est.score_samples(far[2:]).astype(np.float64))
 
 
 def test_dataframes_with_mixed_column_dtypes_and_integer_names_work():
