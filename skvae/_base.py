@@ -66,6 +66,11 @@ VAE_PARAMS = {
     "random_state": None,
 }
 
+#: Parameters added after the first release, with the value an older pickle was fitted under
+#: (unpickling fills them in): before linear_mixture there was no linear start to mix in,
+#: and before init the start was init="auto"'s.
+PARAMS_ADDED_LATER = {"linear_mixture": 0.0, "init": "auto"}
+
 #: numpydoc text of the shared parameters, for the estimators' docstrings.
 VAE_PARAMS_DOC = """\
     hidden_layer_sizes : "auto" or tuple of int, default="auto"
@@ -331,8 +336,6 @@ def _non_numeric_error(estimator, columns):
 
 
 def _is_numeric(column):
-    if getattr(getattr(column, "dtype", None), "kind", None) in ("M", "m"):
-        return False  # datetimes convert to float (nanoseconds) but are not features as such
     try:
         np.asarray(column, dtype=np.float64)
     except (ValueError, TypeError):
@@ -1053,10 +1056,7 @@ class _BaseVAE(BaseEstimator):
 
     def __setstate__(self, state):
         saved = state.pop("_keras_state", None)
-        # Pickles from before linear_mixture hold no linear start to mix: they score as then.
-        state.setdefault("linear_mixture", 0.0)
-        state.setdefault("init", "auto")  # pickles from before init: the rule they used
-        super().__setstate__(state)
+        super().__setstate__({**PARAMS_ADDED_LATER, **state})
         if saved is None:
             return
         # Initial values are overwritten by the saved weights.

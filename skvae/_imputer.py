@@ -5,7 +5,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from skvae._base import VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init, validate_table
+from skvae._base import (
+    PARAMS_ADDED_LATER, VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init, validate_table,
+)
 from skvae._transformer import VAETransformer
 
 
@@ -215,11 +217,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         return np.asarray(out, dtype=object)
 
     def __setstate__(self, state):
-        # Pickles from before a parameter existed: the behaviour they were fitted with (the
-        # inner VAETransformer's own __setstate__ does the same for it).
-        state.setdefault("linear_mixture", 0.0)
-        state.setdefault("init", "auto")
-        super().__setstate__(state)
+        # As _BaseVAE (which does the same for the inner VAETransformer).
+        super().__setstate__({**PARAMS_ADDED_LATER, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
