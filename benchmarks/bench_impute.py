@@ -48,8 +48,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skvae import VAEImputer
 
+TITLE = "Imputation RMSE (standardized scale): VAEImputer vs sklearn's imputers"
 SKLEARN = ["wine", "breast_cancer", "iris", "diabetes", "digits"]
 SHARED = ["concrete", "oils", "olive", "crabs", "biomass"]
 QUICK = ["wine", "iris"]
@@ -128,6 +128,8 @@ def mechanism_label(mechanism):
 # ---------------------------------------------------------------- imputers
 
 def imputers(overrides):
+    from skvae import VAEImputer
+
     return {
         "VAEImputer": VAEImputer(random_state=0, **overrides),
         "mean": SimpleImputer(),
@@ -279,7 +281,7 @@ def main():
     overrides = parse_overrides(args.set)
     mechanisms = [DOWNSTREAM_RATE] if args.quick else parse_rates(args.rates)
 
-    header("Imputation RMSE (standardized scale): VAEImputer vs sklearn's imputers")
+    header(TITLE)
     loaders = all_datasets(args.tables)
     names = chosen(loaders, args, QUICK)
     print(f"# missingness: {', '.join(mechanism_label(m) for m in mechanisms)}; "
@@ -304,7 +306,7 @@ def main():
                     row.update(evaluate(imputer, X, holed, mask, y, task, with_downstream))
                 rows.append(row)
                 table_row(row, COLUMNS)
-    finish(rows, COLUMNS, summary, args.csv)
+    finish("impute", TITLE, rows, COLUMNS, summary, args)
 
 
 if __name__ == "__main__":

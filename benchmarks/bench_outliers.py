@@ -50,8 +50,8 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.preprocessing import StandardScaler
-from skvae import VAEOutlierDetector
 
+TITLE = "Outlier detection ROC-AUC / AP: VAEOutlierDetector vs sklearn's detectors"
 QUICK = ["breast_cancer", "wine"]
 VAE, VAE_BERNOULLI = "VAEOutlierDetector", "VAEOutlierDetector(bernoulli)"
 COLUMNS = ["task", "n", "d", "outlier %", "detector", "ROC-AUC", "AP", "fit+score s",
@@ -133,6 +133,8 @@ def _matches(name, wanted):
 
 def _vae(overrides, **extra):
     def run(X):
+        from skvae import VAEOutlierDetector
+
         det = VAEOutlierDetector(random_state=0, **{**overrides, **extra}).fit(X)
         return -det.score_samples(X), lambda: float(np.mean(det.predict(X) == -1))
     return run
@@ -263,7 +265,7 @@ def main():
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
 
-    header("Outlier detection ROC-AUC / AP: VAEOutlierDetector vs sklearn's detectors")
+    header(TITLE)
     tasks = all_tasks(args)
     names = chosen(tasks, args, QUICK, matches=_matches, kind="tasks")
     print(f"# outliers {args.share:.0%} of each task; VAEOutlierDetector(random_state=0, "
@@ -288,7 +290,7 @@ def main():
             row.update(evaluate(run, X, is_outlier))
             rows.append(row)
             table_row(row, COLUMNS)
-    finish(rows, COLUMNS, summary, args.csv)
+    finish("outliers", TITLE, rows, COLUMNS, summary, args)
 
 
 if __name__ == "__main__":

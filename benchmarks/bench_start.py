@@ -2,7 +2,7 @@
 
 A Gaussian ``VAETransformer`` starts from probabilistic PCA or factor analysis, whichever has
 the higher mean log-likelihood on its validation rows, or, with fewer than
-``_init.CV_BELOW_ROWS`` of them, in 10-fold cross-validation over the training and
+``_config.CV_BELOW_ROWS`` of them, in 10-fold cross-validation over the training and
 validation rows (``skvae._init``). This script asks, on the datasets and folds of
 ``bench_tables.py``, how often that choice is the start that is better on the test fold
 (each start refitted on the training and validation rows, as the estimator does), what
@@ -35,8 +35,8 @@ from bench_tables import case_options, cases, parse_overrides
 
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import check_random_state
-from skvae import VAETransformer, _init
 
+TITLE = "Linear start of the Gaussian VAE: the rule's choice against the test folds"
 RULES = ("rule", "mean", "median", "mean-1se", "bic", "cv", "ppca", "fa")
 COLUMNS = ["dataset", "k", "chosen", "test lead of FA", *(f"regret {r}" for r in RULES)]
 
@@ -44,6 +44,8 @@ COLUMNS = ["dataset", "k", "chosen", "test lead of FA", *(f"regret {r}" for r in
 def starts(est, X_train, X_test, k):
     """(the estimator's choice, {rule: picks FA}, test-fold lead of FA over PPCA, nats/row)
     for one training fold, on the rows and seeds ``est.fit`` would use."""
+    from skvae import _config, _init
+
     X_train = est._validate_training_data(X_train, reset=True)
     rng = check_random_state(est.random_state)
     est._build(X_train, rng)  # standardizer, noise floors and seeds, as fit sets them
@@ -53,7 +55,7 @@ def starts(est, X_train, X_test, k):
     x_test = est._standardizer.forward(np.asarray(X_test, np.float64))
     floor = est._noise_floor
     actual = _init.linear_start(x_train, x_val, k, floor, est._init_seed)[-1]
-    # The same fits as linear_start (tables here have fewer than _init.MAX_ROWS training
+    # The same fits as linear_start (tables here have fewer than _config.LINEAR_START_MAX_ROWS training
     # rows, so it subsamples nothing and draws FA's seed first).
     fa_seed = np.random.RandomState(est._init_seed).randint(2**31 - 1)
     rank = min(k, x_train.shape[1] - 1, x_train.shape[0] - 1)
@@ -75,7 +77,7 @@ def starts(est, X_train, X_test, k):
         "mean-1se": lead.mean() - lead.std(ddof=1) / np.sqrt(len(lead)) > 0,
         "bic": train_ll["fa"] - train_ll["ppca"] - 0.5 * (d - 1) * np.log(n) > 0,
         "cv": cv_lead > 0,
-        "rule": cv_lead > 0 if len(x_val) < _init.CV_BELOW_ROWS else lead.mean() > 0,
+        "rule": cv_lead > 0 if len(x_val) < _config.CV_BELOW_ROWS else lead.mean() > 0,
         "ppca": False,
         "fa": True,
     }
@@ -85,6 +87,8 @@ def starts(est, X_train, X_test, k):
 def evaluate(X, y, task, preprocessor, k, folds, overrides):
     cv_class = StratifiedKFold if task == "classification" else KFold
     take = (lambda idx: X.iloc[idx]) if hasattr(X, "iloc") else (lambda idx: X[idx])
+    from skvae import VAETransformer
+
     regret = {rule: [] for rule in RULES}
     chosen_starts, leads, agree, right = [], [], 0, 0
     for train, test in cv_class(folds, shuffle=True, random_state=0).split(X, y):
@@ -121,7 +125,7 @@ def summary(rows):
 def main():
     args = case_options(__doc__.splitlines()[0]).parse_args()
     overrides = parse_overrides(args.set)  # e.g. validation_fraction: it moves the split
-    header("Linear start of the Gaussian VAE: the rule's choice against the test folds")
+    header(TITLE)
     folds, _, todo = cases(args)
     print("| " + " | ".join(COLUMNS) + " |", flush=True)
     rows = []
@@ -130,7 +134,7 @@ def main():
         rows.append({"dataset": label, "k": k, **row, "_folds": folds,
                      "_agree": agree, "_right": right})
         table_row(rows[-1], COLUMNS)
-    finish(rows, COLUMNS, summary, args.csv)
+    finish("start", TITLE, rows, COLUMNS, summary, args)
 
 
 if __name__ == "__main__":

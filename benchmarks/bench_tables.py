@@ -39,10 +39,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
-from skvae import VAETransformer
 
 MAX_ROWS = 5000
 QUICK = ["iris", "wine", "swiss_roll", "crabs", "oils"]
+TITLE = "Held-out log-likelihood and downstream quality: VAETransformer vs PPCA / FA"
 COLUMNS = ["dataset", "n", "d", "k", "LL VAE", "LL PPCA", "LL FA", "LL margin", "metric",
            "VAE metric", "PCA metric", "FA metric", "fit s", "epochs", "warnings"]
 
@@ -179,6 +179,8 @@ def evaluate(X, y, task, preprocessor, k, folds, overrides):
         if error:
             continue
         try:
+            from skvae import VAETransformer
+
             vae = VAETransformer(k, random_state=0, **overrides)
             start = time.perf_counter()
             watched(lambda: vae.fit(X_train), warned)
@@ -274,7 +276,7 @@ def cases(args):
 def main():
     args = case_options(__doc__.splitlines()[0]).parse_args()
     overrides = parse_overrides(args.set)
-    header("Held-out log-likelihood and downstream quality: VAETransformer vs PPCA / FA")
+    header(TITLE)
     folds, ks, todo = cases(args)
     print(f"# k = {ks}, {folds}-fold CV, VAETransformer(k, random_state=0, **{overrides})\n",
           flush=True)
@@ -285,7 +287,7 @@ def main():
         means, error = evaluate(X, y, task, preprocessor, k, folds, overrides)
         rows.append(make_row(label, len(y), d, k, task, means, error))
         table_row(rows[-1], COLUMNS)
-    finish(rows, COLUMNS, summary, args.csv)
+    finish("tables", TITLE, rows, COLUMNS, summary, args)
 
 
 if __name__ == "__main__":
