@@ -4,33 +4,43 @@ PCA and against calling the Keras models directly, for 1 row and for 10,000 rows
 Calls are timed round-robin (one call of each per round; median per call), so that the
 machine's changing speed hits every row alike.
 
-Usage: python benchmarks/bench_inference.py
+``--quick``: the model fitted on 5,000 rows for 1 epoch, 1 row and 1,000 rows, fewer rounds.
+
+Usage: python benchmarks/bench_inference.py [--quick]
 """
 
+import argparse
 import warnings
 
-import numpy as np
+from _common import fashion_mnist, header, interleaved_medians, table, write_results
 
-from _common import fashion_mnist, header, interleaved_medians, table
-
-from sklearn.decomposition import PCA
-from skvae import VAETransformer
+TITLE = "Inference latency (median of repeated calls), Fashion-MNIST, model 784-150-100-10"
 
 
 def main():
-    header("Inference latency (median of repeated calls), Fashion-MNIST, model 784-150-100-10")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fit on 5,000 rows for 1 epoch; 1 and 1,000 rows; fewer rounds")
+    args = parser.parse_args()
+    header(TITLE)
+    from sklearn.decomposition import PCA
+
+    from skvae import VAETransformer
+
     X, _, X_test, _ = fashion_mnist()
+    fit_rows, epochs = (5000, 1) if args.quick else (20000, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = VAETransformer(10, hidden_layer_sizes=(150, 100), likelihood="bernoulli",
-                             max_iter=2, early_stopping=False, random_state=0).fit(X[:20000])
-    pca = PCA(10).fit(X[:20000])
+                             max_iter=epochs, early_stopping=False,
+                             random_state=0).fit(X[:fit_rows])
+    pca = PCA(10).fit(X[:fit_rows])
     enc, dec = est.encoder_, est.decoder_
     rows = []
-    for n in (1, 10_000):
+    for n in (1, 1_000) if args.quick else (1, 10_000):
         x = X_test[:n]
         z = est.transform(x)
-        repeat = 200 if n == 1 else 10
+        repeat = (50 if n == 1 else 5) if args.quick else (200 if n == 1 else 10)
         timings = {
             "transform: VAETransformer": lambda: est.transform(x),
             "transform: PCA": lambda: pca.transform(x),
@@ -46,7 +56,7 @@ def main():
         slow = {name: 3 for name in timings if n > 1 and "predict(" in name}
         medians = interleaved_medians(timings, repeat=repeat, caps=slow)
         rows += [{"rows": n, "call": name, "ms": 1e3 * s} for name, s in medians.items()]
-    table(rows, ["rows", "call", "ms"])
+    write_results("inference", [(TITLE, table(rows, ["rows", "call", "ms"]))], args.quick)
 
 
 if __name__ == "__main__":
