@@ -178,7 +178,7 @@ def _commit():
                                  check=True, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
-    return f" (commit {commit}{', skvae/ changed since' if changed.strip() else ''})"
+    return f" (commit {commit}{', uncommitted changes in skvae/' if changed.strip() else ''})"
 
 
 def cpu():

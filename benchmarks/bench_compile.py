@@ -11,7 +11,9 @@ has paid for it (its start-up cost divided by the time it saves per epoch).
 ``skvae._model.EpochRunner.use_jit`` is the rule (``JIT_MIN_STEPS`` steps per epoch or
 ``JIT_MIN_VALUES`` training values); this script forces each mode by patching it.
 
-Usage: python benchmarks/bench_compile.py [--epochs 40]
+``--quick``: two shapes (1,000 x 10 and 8,000 x 10), 10 epochs per fit.
+
+Usage: python benchmarks/bench_compile.py [--quick] [--epochs 40]
 """
 
 import argparse
@@ -19,7 +21,7 @@ import json
 import subprocess
 import sys
 
-from _common import header, table
+from _common import header, table, write_results
 
 CHILD = r"""
 import json, sys, time, warnings
@@ -45,6 +47,7 @@ print(json.dumps({"seconds": seconds, "steps": steps, "hidden": est.hidden_layer
 
 SHAPES = [(1_000, 10), (2_000, 30), (4_000, 10), (4_000, 60), (8_000, 10), (8_000, 30),
           (16_000, 10), (16_000, 30), (32_000, 10), (32_000, 30)]
+QUICK_SHAPES = [(1_000, 10), (8_000, 10)]
 
 
 def run(n_rows, n_features, epochs, jit):
@@ -57,11 +60,17 @@ def run(n_rows, n_features, epochs, jit):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per fit (default 40; 10 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="shapes 1,000 x 10 and 8,000 x 10 only, 10 epochs per fit")
     args = parser.parse_args()
-    header(f"Graph mode against XLA, {args.epochs} epochs per fit, VAETransformer(5) defaults")
+    if args.epochs is None:
+        args.epochs = 10 if args.quick else 40
+    title = f"Graph mode against XLA, {args.epochs} epochs per fit, VAETransformer(5) defaults"
+    header(title)
     rows = []
-    for n_rows, n_features in SHAPES:
+    for n_rows, n_features in QUICK_SHAPES if args.quick else SHAPES:
         graph, xla = run(n_rows, n_features, args.epochs, False), run(
             n_rows, n_features, args.epochs, True)
         per_step = {m: 1e3 * r["seconds"][1] / (args.epochs * r["steps"])
@@ -79,7 +88,7 @@ def main():
             "final loss graph / XLA": f"{graph['loss']:.3f} / {xla['loss']:.3f}",
         })
         print(rows[-1], flush=True)
-    table(rows, list(rows[0]))
+    write_results("compile", [(title, table(rows, list(rows[0])))], args.quick)
 
 
 if __name__ == "__main__":

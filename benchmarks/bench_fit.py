@@ -21,7 +21,9 @@ only after training, so its epochs are timed like VAETransformer's (Keras' inclu
 Each row reports the first epoch (tracing / graph build / warm-up) apart from the steady median
 of the later ones; fit s runs from the call to the end of training, start-up included.
 
-Usage: python benchmarks/bench_fit.py [--epochs 25]
+``--quick``: 3 epochs (the same rows and models).
+
+Usage: python benchmarks/bench_fit.py [--quick] [--epochs 25]
 """
 
 import argparse
@@ -33,11 +35,7 @@ import warnings
 
 import numpy as np
 
-from _common import fashion_mnist, header, table
-
-from skvae import VAETransformer
-from skvae._tf import import_keras
-from skvae.layers import LOG_VAR_RANGE
+from _common import as_markdown, echoed, epoch_seconds, fashion_mnist, header, table, write_results
 
 
 def baseline_model(keras):
@@ -94,6 +92,8 @@ def torch_fit(X_train, X_valid, epochs, batch_size=128, seed=0):
         return None
     from torch import nn
     from torch.nn import functional as F
+
+    from skvae.layers import LOG_VAR_RANGE
 
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(seed)
@@ -154,9 +154,17 @@ def flops_per_epoch(n_rows, sizes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of each fit (default 25; 3 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="3 epochs")
     args = parser.parse_args()
-    header(f"Fit speed on Fashion-MNIST, 55,000 x 784, {args.epochs} epochs")
+    if args.epochs is None:
+        args.epochs = 3 if args.quick else 25
+    title = f"Fit speed on Fashion-MNIST, 55,000 x 784, {args.epochs} epochs"
+    header(title)
+    from skvae import VAETransformer
+    from skvae._tf import import_keras
+
     keras = import_keras()
     X, _, _, _ = fashion_mnist()
     X_train, X_valid = X[:55000], X[55000:]
@@ -182,8 +190,10 @@ def main():
         warnings.simplefilter("ignore")  # ConvergenceWarning: 25 epochs is a fixed budget
         est.fit(X_train)
     ours_total = time.perf_counter() - start
-    # verbose lines read "Epoch i/N - 0.88s - loss: ..."
-    times = [float(line.split(" - ")[1].rstrip("s")) for line in log.getvalue().splitlines()]
+    times = epoch_seconds(log.getvalue())  # the "Epoch i/N - 0.88s - loss: ..." lines
+    if len(times) != args.epochs:
+        raise RuntimeError(f"found {len(times)} epoch lines in the verbose output, expected "
+                           f"{args.epochs}:\n{log.getvalue()}")
     ours_mse = float(np.mean((est.inverse_transform(est.transform(X_valid)) - X_valid) ** 2))
 
     torch_result = torch_fit(X_train, X_valid, args.epochs)
@@ -208,16 +218,18 @@ def main():
             "GFLOP/s": gflop / steady,
             "valid MSE at z=mu": mse,
         })
-    table(rows, list(rows[0]))
+    body = table(rows, list(rows[0]))
     peers = [("baseline", rows[0])] + [("PyTorch", row) for row in rows[2:]]
-    for peer, row in peers:
-        print(f"ratio VAETransformer / {peer}, s/epoch incl. start-up: "
-              f"{rows[1]['s/epoch (fit/epochs)'] / row['s/epoch (fit/epochs)']:.3f}")
-        print(f"ratio VAETransformer / {peer}, steady s/epoch:        "
-              f"{rows[1]['s/epoch (median, steady)'] / row['s/epoch (median, steady)']:.3f}")
-    if torch_result is None:
-        print("PyTorch row skipped: torch is not installed (pip install torch==2.13.0)")
-    print(f"work per epoch: {gflop:.1f} GFLOP (dense layers, forward + backward)")
+    with echoed() as notes:
+        for peer, row in peers:
+            print(f"ratio VAETransformer / {peer}, s/epoch incl. start-up: "
+                  f"{rows[1]['s/epoch (fit/epochs)'] / row['s/epoch (fit/epochs)']:.3f}")
+            print(f"ratio VAETransformer / {peer}, steady s/epoch:        "
+                  f"{rows[1]['s/epoch (median, steady)'] / row['s/epoch (median, steady)']:.3f}")
+        if torch_result is None:
+            print("PyTorch row skipped: torch is not installed (pip install torch==2.13.0)")
+        print(f"work per epoch: {gflop:.1f} GFLOP (dense layers, forward + backward)")
+    write_results("fit", [(title, body + "\n\n" + as_markdown(notes.getvalue()))], args.quick)
 
 
 if __name__ == "__main__":
