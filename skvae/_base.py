@@ -23,22 +23,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skvae import _defaults, _forward
+from skvae import _config, _forward
 
 logger = logging.getLogger(__name__)
 
-ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
-OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
-_MAX_ABS_INPUT = 1e15  # squares of larger values overflow float32 during training
-#: float32 rows with a standardized value beyond this many standard deviations are scored,
-#: encoded and imputed in float64, apart from the other rows (see ``_BaseVAE._precise``): the
-#: Gaussian likelihood squares a residual and divides it by a noise variance as low as 1e-12,
-#: which overflows float32 (3.4e38) from ~1e13 standard deviations (1e6 leaves room for the
-#: sums over features and importance samples). A float32 test value of 1e14 in a column
-#: whose training spread was 1e-6 scored -inf and its row's missing cells were imputed as
-#: NaN; in float64 both are finite. (Training rows are within sqrt(n_samples) standard
-#: deviations of the mean.)
-_FLOAT32_MAX_STANDARDIZED = 1e6
 _ARCH_PARAMS = ("n_components", "hidden_layer_sizes", "activation", "likelihood")
 
 #: The keyword-only parameters every skvae estimator takes, in signature order, with their
@@ -385,12 +373,12 @@ class _BaseVAE(BaseEstimator):
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
-        "init": [StrOptions({"auto", "best", "ppca", "fa", "random"})],
+        "activation": [StrOptions(set(_config.ACTIVATIONS))],
+        "likelihood": [StrOptions(set(_config.LIKELIHOODS))],
+        "init": [StrOptions(set(_config.INITS))],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(_config.OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -571,7 +559,7 @@ class _BaseVAE(BaseEstimator):
                 )
         else:
             biggest = np.nanmax(np.abs(X))
-            if biggest > _MAX_ABS_INPUT:
+            if biggest > _config.MAX_ABS_INPUT:
                 raise ValueError(
                     f"{name} has values as large as {biggest:.3g} in magnitude; the network "
                     f"computes in float32, where squares above ~1e38 overflow. Scale {name} "
@@ -589,22 +577,22 @@ class _BaseVAE(BaseEstimator):
         self._arch_params = {name: getattr(self, name) for name in _ARCH_PARAMS}
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, str):
-            hidden = _defaults.hidden_layer_sizes(n_samples, n_features)
+            hidden = _config.hidden_layer_sizes(n_samples, n_features)
         self._arch = {
             **self._arch_params,
             "hidden_layer_sizes": _check_hidden_layer_sizes(hidden),
             "missing_indicator": bool(np.isnan(X).any()),
         }
         self.hidden_layer_sizes_ = self._arch["hidden_layer_sizes"]
-        self._standardizer, self._noise_floor = None, _defaults.NOISE_FLOOR
+        self._standardizer, self._noise_floor = None, _config.NOISE_FLOOR
         if self.likelihood == "gaussian":
             mean = np.nanmean(X, axis=0, dtype=np.float64)
             scale = np.nanstd(X, axis=0, dtype=np.float64)
             constant = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)
             scale[constant] = 1.0
             self._standardizer = _forward.Standardizer(mean, scale)
-            self._noise_floor = np.where(constant, _defaults.CONSTANT_FEATURE_VARIANCE,
-                                         _defaults.NOISE_FLOOR)
+            self._noise_floor = np.where(constant, _config.CONSTANT_FEATURE_VARIANCE,
+                                         _config.NOISE_FLOOR)
         seeds = _build_seeds(rng)
         self._vae = build_vae(n_features, self._arch, self.beta, seeds, self._noise_floor)
         self._score_seed = next(seeds)
@@ -706,7 +694,7 @@ class _BaseVAE(BaseEstimator):
             # in training: the lower floor it was given there (see EXACT_NOISE_FLOOR).
             pinned = noise_variance < np.asarray(self._noise_floor)
             if pinned.any():
-                self._noise_floor = np.where(pinned, _defaults.EXACT_NOISE_FLOOR,
+                self._noise_floor = np.where(pinned, _config.EXACT_NOISE_FLOOR,
                                              self._noise_floor)
                 self._vae.set_noise_floor(self._noise_floor)
             _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
@@ -740,7 +728,7 @@ class _BaseVAE(BaseEstimator):
         n_train = len(train_rows)
         batch_size = self.batch_size
         if isinstance(batch_size, str):
-            batch_size = _defaults.batch_size(n_train)
+            batch_size = _config.batch_size(n_train)
         self.batch_size_ = batch_size = min(batch_size, n_train)
         jit = _model.EpochRunner.use_jit(n_train, X_model.shape[1], batch_size)
         x_val = val_eps = None
@@ -786,8 +774,8 @@ class _BaseVAE(BaseEstimator):
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol * self.n_features_in_,  # per feature -> per row
                 learning_rate=learning_rate,
-                lr_retries=_training.LR_RETRIES,
-                lr_decays=_training.LR_DECAYS,
+                lr_retries=_config.LR_RETRIES,
+                lr_decays=_config.LR_DECAYS,
                 report=self._report if self.verbose else None,
             )
             trainer.store(self._vae)
@@ -797,7 +785,7 @@ class _BaseVAE(BaseEstimator):
         self._epochs_seen += result.n_epochs
         self.learning_rate_ = result.learning_rate
         self._learning_rate_used = (self.learning_rate, result.learning_rate)
-        retried = ", ".join(f"{lr / _training.LR_BACKOFF:g}" for _, lr in result.retried_at)
+        retried = ", ".join(f"{lr / _config.LR_BACKOFF:g}" for _, lr in result.retried_at)
         if self.verbose and result.retried_at:
             _progress(f"Diverged epoch(s) run again at learning_rate {retried}")
         if result.diverged:
@@ -860,7 +848,7 @@ class _BaseVAE(BaseEstimator):
 
     def _sync_inference(self):
         self._encoder_stack = _forward.DenseStack.from_keras(
-            self._vae.encoder, block=_forward.ENCODER_BLOCK
+            self._vae.encoder, block=_config.ENCODER_BLOCK
         )
         self._decoder_stack = _forward.DenseStack.from_keras(self._vae.decoder)
         self._decoder_logits = self._decoder_stack.logits()
@@ -869,7 +857,7 @@ class _BaseVAE(BaseEstimator):
             self._x_log_var = x_log_var
             scale = self._standardizer.scale
             self.mean_, self.scale_ = self._standardizer.mean, scale
-            self.noise_variance_ = np.exp(np.clip(x_log_var, *_forward.LOG_VAR_RANGE)) * scale**2
+            self.noise_variance_ = np.exp(np.clip(x_log_var, *_config.LOG_VAR_RANGE)) * scale**2
         else:
             self._x_log_var = None
             self.mean_ = self.scale_ = self.noise_variance_ = None
@@ -889,7 +877,7 @@ class _BaseVAE(BaseEstimator):
 
     def _precise(self, X, compute):
         """``compute(X)`` (a tuple of per-row arrays, or None entries), with the float32 rows
-        that lie beyond ``_FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
+        that lie beyond ``_config.FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
         computed in float64 apart from the others, so that the other rows' results do not
         change (their random draws do, with ``sample_posterior``). The merged results are
         float32 where every value fits in float32 (codes, fills), else float64 (the score
@@ -897,7 +885,7 @@ class _BaseVAE(BaseEstimator):
         if X.dtype != np.float32 or self._standardizer is None or not len(X):
             return compute(X)
         mean, scale = self._standardizer.mean, self._standardizer.scale
-        reach = _FLOAT32_MAX_STANDARDIZED * scale
+        reach = _config.FLOAT32_MAX_STANDARDIZED * scale
         # Bounds in float32: the test makes boolean temporaries, not a float64 copy of X.
         low, high = (mean - reach).astype(np.float32), (mean + reach).astype(np.float32)
         far = ((X < low) | (X > high)).any(axis=1)

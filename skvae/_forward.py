@@ -38,19 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy.special import logsumexp
 
-BLOCK = 64
-# Encoders run in 16-row blocks, decoders in 64-row ones. One row is padded to a whole block,
-# and its cost is the block's: measured on the AVX2 CPU (OpenBLAS `Haswell`, one BLAS thread,
-# Fashion-MNIST's 784-150-100-10 encoder), one row's forward pass took 0.15 ms in 16-row
-# blocks against 0.33 ms in 64-row ones. Larger blocks pay back in throughput: 5,344 rows
-# through the 10-100-150-784 decoder took 37.3 ms in 64-row blocks, 41.4 in 32 and 44.4 in
-# 16 (and on the AVX-512 CPU, 10,000-row score_samples was 12 % slower in 32-row blocks,
-# 40 % in 8). Encoders serve transform, where one row at a time is the common call and 1-row
-# latency is what a user notices; decoders carry score_samples' K samples per row, where
-# throughput is. Each stack keeps its block for every call, so batch invariance holds for each.
-ENCODER_BLOCK = 16
+from skvae._config import BLOCK, LOG_VAR_RANGE
+
 _LOG_2PI = np.log(2.0 * np.pi)
-LOG_VAR_RANGE = (-30.0, 20.0)  # the same clip as skvae.layers.LOG_VAR_RANGE (tested)
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805

@@ -1,28 +1,16 @@
-"""The linear starting point of a Gaussian VAE: probabilistic PCA or factor analysis.
+"""The linear Gaussian model a Gaussian VAE starts from: probabilistic PCA or factor analysis.
 
 A Gaussian VAE whose encoder and decoder are linear has probabilistic PCA as its optimum
 (Lucas et al. 2019), and with a per-feature noise variance it can represent factor analysis
-exactly (see :func:`skvae._model.set_linear_solution`). Starting training there means the
-VAE starts at the linear model's likelihood and early stopping (which also weighs the
-starting point) can only keep something at least as good on the held-out rows. Both linear
-models are fitted with scikit-learn on (at most ``MAX_ROWS`` of) the training rows, the one
-with the higher log-likelihood on the validation rows (training rows without early stopping;
-10-fold cross-validation over training and validation rows when there are fewer than
-``CV_BELOW_ROWS`` validation rows) is chosen, and it is refitted on the training and
-validation rows together: on small tables the tenth held out for early stopping matters
-(wine, 89 rows, k = 2: FA fitted on 80 rows scored -16.48 nats per held-out row, on all 89
--16.34).
-
-How well the rule chooses (``benchmarks/bench_start.py``: the 35 table x k cases of
-``bench_tables.py``, 3 folds each, each start judged on its test fold): its regret (test
-log-likelihood lost to the other start, averaged over folds) sums to 209 nats per row over
-the 35 cases, nearly all of it on pd_speech (751 features, 17-23 validation rows,
-heavy-tailed rows on both sides: 111 at k = 8, 93 at k = 2). The validation mean alone, the
-rule before cross-validation, regretted 369 (pd_speech 284 and 80) and agreed with it
-everywhere else but wine k = 8 (0.072 against 0.050). Always cross-validating regretted 215
-(digits and spam, 1,198 and 3,067 training rows, lose 5 nats, for no gain on those large
-validation sets); the median validation lead 612, FA only when its lead exceeds one
-standard error 463, BIC on the training rows 610, always FA 610, always PPCA 841.
+exactly (see :func:`skvae._model.set_linear_solution`). Starting there, training starts at
+the linear model's likelihood and early stopping (which also weighs the starting point) can
+only keep something at least as good on the held-out rows. Both models are fitted with
+scikit-learn on (at most ``_config.LINEAR_START_MAX_ROWS`` of) the training rows; the one
+with the higher log-likelihood on the validation rows (on the training rows without early
+stopping; cross-validated over both when there are fewer than ``_config.CV_BELOW_ROWS``
+validation rows) is chosen and refitted on the training and validation rows together. Its
+densities and conditional fills serve ``linear_mixture``. The measured reasons for the rules
+are on the documentation's "Tuning constants" page.
 """
 
 import warnings
@@ -32,45 +20,8 @@ from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 
-from skvae import _defaults
+from skvae import _config
 from skvae._forward import THREADS
-
-#: Rows used to fit the linear start. PCA is cheap, but sklearn's FactorAnalysis runs a
-#: randomized SVD per iteration: 5,000 x 784 takes ~2 s here, 55,000 x 784 ten times that.
-#: The start need not be exact, training refines it.
-MAX_ROWS = 5000
-
-#: With fewer validation rows than this, the start is chosen by CV_FOLDS-fold
-#: cross-validation of both linear models on the training and validation rows together.
-#: A per-row log-likelihood is heavy-tailed, and its mean over a few dozen rows is mostly
-#: noise: on pd_speech (751 features, 17-23 validation rows) the validation mean picked
-#: the start that was 284 nats per test row worse at k = 8 (``benchmarks/bench_start.py``,
-#: averaged over 3 folds). Cross-validation there costs ten PPCA and ten FA fits (3 s on
-#: 227 x 751 rows); with 100 validation rows or more (with the default validation_fraction,
-#: a fit on 1,000 rows or more) one split is reliable enough and far cheaper. Nor is it
-#: run on more than CV_MAX_ROWS rows (a small validation_fraction on a large table), where
-#: twenty FA fits would cost far more than the split's noise.
-CV_BELOW_ROWS = 100
-CV_FOLDS = 10
-CV_MAX_ROWS = 2000
-
-#: Rows per factor (n_components + 1) a fit needs before its per-feature noise variances are
-#: trusted. Below it, with as few rows as factors, every feature fits exactly. Two rules use
-#: it:
-#: - :func:`_floored` takes a noise variance at FA's floor to mean an exactly determined
-#:   feature only from this many rows. A partial_fit chunk of 8 rows at k = 8 had every floor
-#:   lowered and scored -9.7e10 nats per test row, against -9.9e6 without.
-#: - With fewer rows and no held-out rows to judge by (a first partial_fit chunk,
-#:   early_stopping=False on a tiny table), :func:`linear_start` takes PPCA, whose one
-#:   noise variance cannot collapse on a single feature, at :func:`few_rows_rank` ((n - 1)
-#:   // 2 for n distinct rows of more than n features).
-#:   FA always wins on its own training rows, and there it over-fits. Measured on
-#:   standardized breast_cancer and digits (75/25 split, k = 8, three passes of partial_fit
-#:   chunks; held-out nats per row, old -> new): breast_cancer, 8-row chunks -5.0e8 -> -28.7,
-#:   16 rows -235 -> -30.6, 32 rows -27.1 -> -28.2, 64 rows -18.1 -> -21.5; digits, 64-row
-#:   chunks -8.3e6 -> -128, 32 rows -90.1 -> -84.8. At k = 2, 8-row chunks: -129.5 -> -31.8
-#:   (breast_cancer), -128.9 -> -101.8 (digits). FA fitted to all training rows: -15.3, -41.1.
-MIN_ROWS_PER_FACTOR = 10
 
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state, method="auto"):
@@ -82,7 +33,7 @@ def linear_start(x_train, x_val, n_components, noise_floor, random_state, method
     ``x_train`` / ``x_val`` are standardized float arrays (``x_val`` may be None);
     ``noise_floor`` is the per-feature variance floor. Without ``x_val`` and with fewer rows
     than :func:`rows_to_trust_fa`, the start is PPCA at :func:`few_rows_rank` whatever the
-    method (see ``MIN_ROWS_PER_FACTOR``). A named method is fitted to the training and
+    method (see ``_config.MIN_ROWS_PER_FACTOR``). A named method is fitted to the training and
     validation rows together, as the chosen one is.
 
     BLAS runs on one thread here. sklearn's FactorAnalysis does a randomized SVD per
@@ -98,10 +49,10 @@ def linear_start(x_train, x_val, n_components, noise_floor, random_state, method
 
 def rows_to_trust_fa(n_features, n_components):
     """Rows a linear fit of ``n_components`` factors needs before its per-feature noise
-    variances are trusted: ``MIN_ROWS_PER_FACTOR`` per factor, the fit's rank + 1 (the
+    variances are trusted: ``_config.MIN_ROWS_PER_FACTOR`` per factor, the fit's rank + 1 (the
     mean). Below it a start with nothing held out takes PPCA over FA, and no feature is
     taken to be exactly determined (:func:`_floored`)."""
-    return MIN_ROWS_PER_FACTOR * (min(n_components, n_features - 1) + 1)
+    return _config.MIN_ROWS_PER_FACTOR * (min(n_components, n_features - 1) + 1)
 
 
 def few_rows_rank(x, n_components):
@@ -135,7 +86,7 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state, metho
     judge = np.asarray(x_val, np.float64) if held_out else x_train
     if method != "auto":
         scores = {method: 0.0}  # no choice to make
-    elif held_out and len(judge) < CV_BELOW_ROWS and n + len(judge) <= CV_MAX_ROWS:
+    elif held_out and len(judge) < _config.CV_BELOW_ROWS and n + len(judge) <= _config.CV_MAX_ROWS:
         scores = _cross_validated(np.concatenate([x_train, judge]), rank, noise_floor, fa_seed)
     else:
         scores = {name: _log_likelihood(judge, *_fit(name, x_train, rank, noise_floor, fa_seed))
@@ -154,11 +105,11 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state, metho
 
 def _cross_validated(x, rank, noise_floor, seed):
     """{"ppca": mean, "fa": mean} held-out log-likelihood of every row of x, each scored
-    by the model fitted to the other folds (``CV_FOLDS``-fold). A feature that is constant
+    by the model fitted to the other folds (``_config.CV_FOLDS``-fold). A feature that is constant
     in a fold's training rows gets the variance a constant feature gets in a fit
     (:func:`_floored`)."""
     rows = {"ppca": [], "fa": []}
-    folds = KFold(min(CV_FOLDS, len(x)), shuffle=True, random_state=seed).split(x)
+    folds = KFold(min(_config.CV_FOLDS, len(x)), shuffle=True, random_state=seed).split(x)
     for fit_rows, held in folds:
         part = x[fit_rows]
         for name in rows:
@@ -168,8 +119,8 @@ def _cross_validated(x, rank, noise_floor, seed):
 
 
 def _subsample(x, rng):
-    if len(x) > MAX_ROWS:
-        return x[np.sort(rng.choice(len(x), MAX_ROWS, replace=False))]
+    if len(x) > _config.LINEAR_START_MAX_ROWS:
+        return x[np.sort(rng.choice(len(x), _config.LINEAR_START_MAX_ROWS, replace=False))]
     return x
 
 
@@ -201,8 +152,8 @@ def _floored(noise_variance, noise_floor, x, rank):
     - a feature constant in x (but not in all the training rows, or its floor would already
       be the constant feature's: x may be a subsample or a fold) gets the constant feature's
       variance, as it would in a fit on those rows alone;
-    - a feature the model determines exactly (noise below ``_defaults.PINNED_NOISE``: one of
-      a group of one-hot columns, which sum to 1) keeps ``_defaults.EXACT_NOISE_FLOOR``
+    - a feature the model determines exactly (noise below ``_config.PINNED_NOISE``: one of
+      a group of one-hot columns, which sum to 1) keeps ``_config.EXACT_NOISE_FLOOR``
       where its floor is the general one, if x has :func:`rows_to_trust_fa` rows (with as
       many rows as factors every feature is fitted exactly).
     """
@@ -210,10 +161,10 @@ def _floored(noise_variance, noise_floor, x, rank):
     noise = np.broadcast_to(np.asarray(noise_variance, np.float64), (n_features,))
     floor = np.broadcast_to(np.asarray(noise_floor, np.float64), (n_features,))
     varies = np.ptp(x, axis=0) > 0
-    floor = np.where(varies, floor, np.maximum(floor, _defaults.CONSTANT_FEATURE_VARIANCE))
+    floor = np.where(varies, floor, np.maximum(floor, _config.CONSTANT_FEATURE_VARIANCE))
     if n_rows >= rows_to_trust_fa(n_features, rank):
-        pinned = varies & (noise < _defaults.PINNED_NOISE) & (floor <= _defaults.NOISE_FLOOR)
-        floor = np.where(pinned, _defaults.EXACT_NOISE_FLOOR, floor)
+        pinned = varies & (noise < _config.PINNED_NOISE) & (floor <= _config.NOISE_FLOOR)
+        floor = np.where(pinned, _config.EXACT_NOISE_FLOOR, floor)
     return np.maximum(noise, floor)
 
 

@@ -10,16 +10,14 @@ import functools
 
 import numpy as np
 
-from skvae import losses
+from skvae import _config, losses
 from skvae._tf import import_keras
-from skvae.layers import LOG_VAR_RANGE, Clip, Sampling
+from skvae.layers import Clip, Sampling
 
 keras = import_keras()
 ops = keras.ops
 import tensorflow as tf  # noqa: E402  (after import_keras, which imports it quietly)
 
-LIKELIHOODS = ("bernoulli", "gaussian")
-ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "nadam": keras.optimizers.Nadam,
@@ -74,20 +72,12 @@ def build_decoder(n_components, hidden_layer_sizes, n_features, activation, like
     return keras.Model(z, out, name="decoder")
 
 
-#: The hidden layers read their input clipped to this range (the linear path reads it
-#: whole): encoder inputs are standardized features (Gaussian) or values in [0, 1]
-#: (Bernoulli), decoder inputs latent codes with a N(0, I) prior. Measured on the spam table
-#: (k = 2, 3-fold): without the clip, one test row 75 standard deviations out in one
-#: column scored -76,441 nats (factor analysis: finite, a few hundred) and pulled the mean
-#: held-out log-likelihood to -116.7 against FA's -79.0, although the VAE was better on the
-#: median row by 13.8 nats.
-HIDDEN_INPUT_LIMIT = {"encoder": 10.0, "decoder": 6.0}
 
 
 def _hidden_stack(inputs, sizes, activation, seeds, prefix):
     h = inputs
     if sizes:
-        h = Clip(HIDDEN_INPUT_LIMIT[prefix], name=f"{prefix}_clip")(h)
+        h = Clip(_config.HIDDEN_INPUT_LIMIT[prefix], name=f"{prefix}_clip")(h)
     for i, units in enumerate(sizes):
         h = _dense(units, activation, next(seeds), f"{prefix}_hidden_{i}")(h)
     if not sizes:
@@ -128,8 +118,8 @@ class VAE(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}.")
+        if likelihood not in _config.LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {_config.LIKELIHOODS}; got {likelihood!r}.")
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -198,7 +188,7 @@ class VAE(keras.Model):
         if eps is None:
             z = self.sampling([mean, log_var])
         else:
-            z = mean + eps * ops.exp(ops.clip(log_var, *LOG_VAR_RANGE) / 2.0)
+            z = mean + eps * ops.exp(ops.clip(log_var, *_config.LOG_VAR_RANGE) / 2.0)
         observed = None
         if self.masked:
             x, observed = x[:, : self.n_features], 1.0 - x[:, self.n_features :]
@@ -357,28 +347,13 @@ class EpochRunner:
     against 3.8 s.
     """
 
-    #: XLA runs a training step faster than TensorFlow's graph executor but compiles for
-    #: 0.4-2.8 s first (per architecture and shape bucket; refits reuse it, see TrainerCache).
-    #: ``python benchmarks/bench_compile.py`` (both modes side by side, the default network
-    #: of ``VAETransformer(5)``, 40 epochs per fit) measured the epochs after which XLA has
-    #: paid for its compilation: 290-370 at 16-17 steps per epoch (1,000 x 10 and 2,000 x
-    #: 30), 160-190 at 32 (4,000 x 10 and x 60), 22-75 at 63 (8,000 x 10 and x 30), 46-63
-    #: at 125 and 23-25 at 250 (graph 0.56-0.82 ms per step, XLA 0.26-0.45). Default fits
-    #: run 150-450 epochs, so an epoch of at least ``JIT_MIN_STEPS`` steps is compiled,
-    #: and so is any training set of at least ``JIT_MIN_VALUES`` values (wide rows, whose
-    #: steps gain more: at 55,000 x 784 an epoch runs in 0.9 s compiled against 1.3 s not).
-    #: (Before the step rule a 20,000 x 20 table ran in graph mode: 110 ms per epoch against
-    #: 54 ms compiled.)
-    JIT_MIN_STEPS = 48
-    JIT_MIN_VALUES = 2**20
-
     @staticmethod
     def use_jit(n_train, n_features, batch_size):
         """Whether a fit on ``n_train`` rows of ``n_features`` values in batches of
         ``batch_size`` should compile its epoch with XLA."""
         steps = -(-int(n_train) // int(batch_size))
-        return (steps >= EpochRunner.JIT_MIN_STEPS
-                or n_train * n_features >= EpochRunner.JIT_MIN_VALUES)
+        return (steps >= _config.JIT_MIN_STEPS
+                or n_train * n_features >= _config.JIT_MIN_VALUES)
 
     def __init__(self, vae, optimizer, batch_size, jit_compile=True):
         self.vae = vae
@@ -531,7 +506,7 @@ class TrainerCache:
     kept (least recently used first out); concurrent fits of one key get separate trainers.
     """
 
-    def __init__(self, max_size=8):
+    def __init__(self, max_size=_config.TRAINER_CACHE_SIZE):
         import collections
         import threading
 

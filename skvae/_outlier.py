@@ -7,12 +7,8 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skvae import _config
 from skvae._base import VAE_ATTRIBUTES_DOC, VAE_PARAMS_DOC, _BaseVAE, vae_init
-
-#: With ``contamination="auto"`` a row is an outlier when its log-likelihood lies more than
-#: this many robust standard deviations (1.4826 * MAD) below the training rows' median.
-AUTO_DEVIATIONS = 3.0
-
 
 class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     __doc__ = f"""Outlier detection with a variational autoencoder's log-likelihood.
@@ -86,7 +82,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         if self.contamination == "auto":
             median = np.median(scores)
             spread = 1.4826 * np.median(np.abs(scores - median))
-            self.offset_ = float(median - AUTO_DEVIATIONS * spread)
+            self.offset_ = float(median - _config.AUTO_DEVIATIONS * spread)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 

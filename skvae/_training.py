@@ -20,32 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: An epoch whose loss exceeds the best so far by this many times its scale (max(|best|, 1)
-#: nats per row) counts as diverged. A healthy epoch moves the loss by a few percent; with
-#: learning_rate=1e6 the first epoch's loss is ~1e20.
-BLOW_UP = 1e3
+from skvae import _config
 
-#: Retries of a diverged epoch, each at a tenth of the previous learning rate. A Gaussian VAE
-#: whose linear start is very sharp (noise variances near the floor: near-collinear spectra,
-#: one-hot columns) blows up at the first Adam step of 1e-3, which moves every zeroed head
-#: weight by the learning rate: Tecator NIR spectra, IBM attrition, penguins and pd_speech
-#: (k = 8) all diverged at epoch 1 and kept the linear start.
-LR_RETRIES = 3
-LR_BACKOFF = 10.0
 
-#: With at least ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows: when the held-out loss
-#: has not improved for half the patience (``n_iter_no_change // 2`` epochs), training goes
-#: back to the best weights and goes on at the learning rate divided by
-#: ``LR_DECAY_FACTOR``, at most ``LR_DECAYS`` times. The stopping rule is unchanged
-#: (``n_iter_no_change`` epochs since the last improvement). Measured (defaults, 3-fold):
-#: Fashion-MNIST k = 2 (6,000 validation rows) test MSE 0.0255 -> 0.0249 in 159 epochs
-#: against 160; spam k = 2 / 8 (307 validation rows) held-out LL -82.5 -> -76.9 and
-#: -63.2 -> -62.3 nats per row. With fewer validation rows the choice among more candidate
-#: weights fits the validation rows' noise: breast_cancer (38) lost 0.1 / 0.4 nats,
-#: diabetes (30) 0.1, cells (135) 0.35; hence the threshold.
-LR_DECAYS = 2
-LR_DECAY_FACTOR = 10.0
-LR_DECAY_MIN_VALIDATION_ROWS = 256
+
 
 
 def beta_at(epoch, beta, kl_warmup):
@@ -87,9 +65,9 @@ def train(
     tol=1e-4,
     learning_rate=None,
     lr_retries=0,
-    lr_backoff=LR_BACKOFF,
+    lr_backoff=_config.LR_BACKOFF,
     lr_decays=0,
-    lr_decay_factor=LR_DECAY_FACTOR,
+    lr_decay_factor=_config.LR_DECAY_FACTOR,
     report=None,
 ):
     """Train ``runner.vae`` for up to ``max_epochs`` epochs.
@@ -146,7 +124,7 @@ def train(
     best_train = best_loss
     if learning_rate is None:
         learning_rate = float(np.asarray(runner.optimizer.learning_rate))
-    if x_val is None or int(x_val.shape[0]) < LR_DECAY_MIN_VALIDATION_ROWS:
+    if x_val is None or int(x_val.shape[0]) < _config.LR_DECAY_MIN_VALIDATION_ROWS:
         lr_decays = 0
     epoch = 0
     # The sampling noise of every epoch: float32 normals from NumPy's fast generator, seeded
@@ -165,7 +143,7 @@ def train(
         finite = finite and np.isfinite(loss)
         weights, optimizer_state = runner.read_state()
         blown = finite and np.isfinite(best_train) and (
-            loss - best_train > BLOW_UP * max(abs(best_train), 1.0)
+            loss - best_train > _config.BLOW_UP * max(abs(best_train), 1.0)
         )
         if blown or not finite or not all(np.isfinite(w).all() for w in weights):
             if len(result.retried_at) < lr_retries:

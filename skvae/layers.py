@@ -6,24 +6,16 @@
 :class:`Clip` bounds what the hidden layers of skvae's encoder and decoder read.
 """
 
+from skvae import _config
 from skvae._tf import import_keras
 
 keras = import_keras()
 ops = keras.ops
 
 #: Range to which log-variances are clipped before ``exp``: it keeps ``exp(log_var)`` and
-#: ``exp(-log_var)`` finite in float32 (e^30 ~ 1e13) whatever the encoder outputs, without
-#: touching a trained model. The low end sits below the Gaussian likelihood's lowest variance
-#: floor (``skvae._defaults.EXACT_NOISE_FLOOR``, 1e-12 > e^-30 ~ 9e-14): one-hot columns sum
-#: to 1, so one of them is an exact linear function of the others, factor analysis gives it a
-#: noise variance at its 1e-12 floor, and the posterior of the factor that carries it has a
-#: log-variance near -28 (penguins, attrition, credit_data at k = 8). With -20 (e^-20 ~ 2e-9)
-#: the VAE could not represent that start: on penguins (k = 8, one fold) it scored 14.6 nats
-#: per row, against 19.2 for the FA solution it had started from, and 19.17 with -30 (with
-#: the noise's clip at -30 but the codes' kept at -20: 15.1 over 3 folds, FA 18.1). Where
-#: the codes' posterior is that sharp without such columns, -30 cost a little (3-fold,
-#: k = 8: pd_speech -994.6 -> -997.1, meats 513.0 -> 512.83 nats per row).
-LOG_VAR_RANGE = (-30.0, 20.0)
+#: Clip of log-variances, so that ``exp(-log_var)`` is finite in float32 (see
+#: ``skvae._config.LOG_VAR_RANGE``).
+LOG_VAR_RANGE = _config.LOG_VAR_RANGE
 
 
 @keras.saving.register_keras_serializable(package="skvae")

@@ -416,9 +416,9 @@ def test_no_hidden_layers_is_allowed(small_params):
     ],
 )
 def test_auto_hidden_layer_sizes_follow_the_data_shape(n_samples, n_features, expected):
-    from skvae import _defaults
+    from skvae import _config
 
-    assert _defaults.hidden_layer_sizes(n_samples, n_features) == expected
+    assert _config.hidden_layer_sizes(n_samples, n_features) == expected
 
 
 def test_fitted_hidden_layer_sizes_are_the_auto_sizes(small_params):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skvae import _forward, _model, layers
+from skvae import _config, _forward, _model, layers
 from skvae._tf import import_keras
 
 from .conftest import assert_bitwise_equal, assert_equal_up_to_rounding, rounding_bound
@@ -18,7 +18,7 @@ def _models(activation, likelihood="bernoulli", n_features=7):
     return encoder, decoder
 
 
-@pytest.mark.parametrize("activation", _model.ACTIVATIONS)
+@pytest.mark.parametrize("activation", _config.ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_numpy_forward_equals_keras(activation, dtype):
     encoder, decoder = _models(activation)
@@ -33,11 +33,11 @@ def test_numpy_forward_equals_keras(activation, dtype):
 
 
 def test_activation_table_covers_every_offered_activation():
-    assert set(_model.ACTIVATIONS) <= set(_forward.ACTIVATIONS)
-    assert _forward.LOG_VAR_RANGE == layers.LOG_VAR_RANGE
+    assert set(_config.ACTIVATIONS) <= set(_forward.ACTIVATIONS)
+    assert _config.LOG_VAR_RANGE == layers.LOG_VAR_RANGE
 
 
-@pytest.mark.parametrize("block", [_forward.ENCODER_BLOCK, _forward.BLOCK])
+@pytest.mark.parametrize("block", [_config.ENCODER_BLOCK, _config.BLOCK])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dtype, block):
     """Same rows, same batch: bitwise. Other batchings (a slice starting inside a block, the
@@ -189,7 +189,7 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
-    # The hidden layers read their input clipped (skvae._model.HIDDEN_INPUT_LIMIT), the
+    # The hidden layers read their input clipped (skvae._config.HIDDEN_INPUT_LIMIT), the
     # linear path reads it whole: rows 100 standard deviations out must agree too, and
     # move the output linearly once past the clip.
     encoder, decoder = _models("selu")

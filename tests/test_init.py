@@ -8,7 +8,7 @@ from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.preprocessing import StandardScaler
 
-from skvae import _forward, _init, _model
+from skvae import _config, _forward, _init, _model
 
 
 def _wine():
@@ -53,7 +53,7 @@ def test_the_vae_starts_at_the_linear_models_likelihood(kind, hidden):
 def test_linear_start_picks_the_better_model_on_the_validation_rows():
     X = StandardScaler().fit_transform(load_wine().data)
     train, val = X[:70], np.tile(X[70:], (2, 1))  # 216 validation rows: they decide
-    assert len(val) >= _init.CV_BELOW_ROWS
+    assert len(val) >= _config.CV_BELOW_ROWS
     loadings, noise, mean, name = _init.linear_start(train, val, 3, np.full(13, 1e-8), 0)
     scores = {
         "ppca": PCA(3).fit(train).score(val),
@@ -81,7 +81,7 @@ def test_a_few_atypical_validation_rows_do_not_decide_the_start_alone():
               for n in ("ppca", "fa")}
     assert judged["ppca"] > judged["fa"] + 10
     assert _init.linear_start(train, odd, 1, floor, 0)[-1] == "fa"
-    many = np.tile(odd, (_init.CV_BELOW_ROWS // len(odd), 1))
+    many = np.tile(odd, (_config.CV_BELOW_ROWS // len(odd), 1))
     assert _init.linear_start(train, many, 1, floor, 0)[-1] == "ppca"
 
 
@@ -174,19 +174,19 @@ def test_the_start_keeps_fa_precision_on_exactly_determined_features_only():
     """A feature that the linear model determines exactly (one of a group of one-hot
     columns) keeps FA's precision, below the general floor; the other features get the
     general floor and a constant feature its own variance, as before."""
-    from skvae import _defaults
+    from skvae import _config
 
     rng = np.random.RandomState(0)
     numeric = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(300, 3))
     one_hot = np.eye(3)[rng.randint(3, size=300)]
     x = np.hstack([numeric, one_hot, np.zeros((300, 1))])
     x[:, :-1] = StandardScaler().fit_transform(x[:, :-1])
-    floor = np.r_[np.full(6, _defaults.NOISE_FLOOR), _defaults.CONSTANT_FEATURE_VARIANCE]
+    floor = np.r_[np.full(6, _config.NOISE_FLOOR), _config.CONSTANT_FEATURE_VARIANCE]
     _, noise, _, name = _init.linear_start(x, None, 3, floor, 0)
     assert name == "fa"
-    assert np.all(noise[3:6] < _defaults.NOISE_FLOOR)  # the one-hot columns
-    assert np.all(noise[3:6] >= _defaults.EXACT_NOISE_FLOOR)
-    assert np.all(noise[:3] >= _defaults.NOISE_FLOOR) and noise[6] >= 1.0
+    assert np.all(noise[3:6] < _config.NOISE_FLOOR)  # the one-hot columns
+    assert np.all(noise[3:6] >= _config.EXACT_NOISE_FLOOR)
+    assert np.all(noise[:3] >= _config.NOISE_FLOOR) and noise[6] >= 1.0
 
 
 @pytest.mark.parametrize("n_rows, rank", [(8, 3), (40, 8)])
@@ -199,7 +199,7 @@ def test_a_start_from_few_rows_and_none_held_out_is_ppca(n_rows, rank):
 
     X = StandardScaler().fit_transform(load_breast_cancer().data)
     train, test = X[:n_rows], X[100:]
-    assert n_rows < _init.MIN_ROWS_PER_FACTOR * (8 + 1)
+    assert n_rows < _config.MIN_ROWS_PER_FACTOR * (8 + 1)
     loadings, noise, mean, name = _init.linear_start(train, None, 8, np.full(30, 1e-8), 0)
     assert name == "ppca" and loadings.shape == (30, rank)
     assert _init._log_likelihood(test, loadings, noise, mean) > -60

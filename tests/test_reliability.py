@@ -476,7 +476,7 @@ def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
     tenth of the rate (at most twice), where the validation rows are many enough for the
     choice among more epochs to mean something; the kept weights stay the best validation
     epoch's, and fewer validation rows leave the rate alone."""
-    from skvae import _training
+    from skvae import _config
 
     rng = np.random.RandomState(0)
     latent = rng.randn(3000, 2)
@@ -485,7 +485,7 @@ def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
                   random_state=0)
     many = VAETransformer(2, **params).fit(X)  # 300 validation rows
     assert many.n_iter_ < 300
-    assert 1e-3 / 10**_training.LR_DECAYS * 0.999 < many.learning_rate_ < 1e-3
+    assert 1e-3 / 10**_config.LR_DECAYS * 0.999 < many.learning_rate_ < 1e-3
     assert many.learning_rate == 1e-3
     few = VAETransformer(2, **params).fit(X[:2000])  # 200 validation rows
     assert few.learning_rate_ == 1e-3

@@ -1,0 +1,112 @@
+"""Every tuning constant of skvae, one line each, and the option lists the parameters accept.
+
+Why each value is what it is (the measurements) is told once, in the documentation's
+"Tuning constants" page (``docs/user_guide/tuning.rst``); the user-facing defaults are on
+its "Defaults" page. A rule that switches at a data size says so when it acts
+(``verbose=1``) or in a fitted attribute.
+"""
+
+# ---------------------------------------------------------------- options of the parameters
+
+#: Hidden-layer activations (Keras names; NumPy inference implements the same).
+ACTIVATIONS = ("relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish")
+#: Keras optimizers by name.
+OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
+#: Reconstruction likelihoods p(x | z).
+LIKELIHOODS = ("bernoulli", "gaussian")
+#: Starts of a fit (``init``).
+INITS = ("auto", "best", "ppca", "fa", "random")
+
+# ---------------------------------------------------------------- sizes chosen from the data
+
+#: First hidden layer of "auto": about twice the features, a power of two in [32, 256].
+HIDDEN_WIDTH_RANGE = (32, 256)
+#: From this many rows "auto" may make the first hidden layer 512 wide.
+WIDE_MIN_SAMPLES = 2**15
+#: Batch size of "auto": a sixteenth of the training rows, within this range.
+BATCH_SIZE_RANGE = (16, 128)
+
+# ---------------------------------------------------------------- the Gaussian likelihood
+
+#: Variance floor per standardized feature.
+NOISE_FLOOR = 1e-8
+#: Variance floor of a feature the linear start determines exactly (one-hot columns).
+EXACT_NOISE_FLOOR = 1e-12
+#: Below this noise variance the linear start counts a feature as exactly determined.
+PINNED_NOISE = 1e-11
+#: Variance (on scale 1) of a feature that is constant in the training rows.
+CONSTANT_FEATURE_VARIANCE = 1.0
+#: Clip of every log-variance (codes and noise), so that exp(-log_var) is finite in float32.
+LOG_VAR_RANGE = (-30.0, 20.0)
+#: Hidden layers read their input clipped to this range (the linear path reads it whole).
+HIDDEN_INPUT_LIMIT = {"encoder": 10.0, "decoder": 6.0}
+
+# ---------------------------------------------------------------- inputs
+
+#: Largest |value| accepted for the Gaussian likelihood: squares overflow float32 above.
+MAX_ABS_INPUT = 1e15
+#: float32 rows further out than this many standard deviations are computed in float64.
+FLOAT32_MAX_STANDARDIZED = 1e6
+
+# ---------------------------------------------------------------- the linear start
+
+#: Rows (at most) that PPCA / FA are fitted to.
+LINEAR_START_MAX_ROWS = 5000
+#: Fewer validation rows than this: the start is chosen by cross-validation.
+CV_BELOW_ROWS = 100
+#: Folds of that cross-validation.
+CV_FOLDS = 10
+#: ... run only on at most this many rows.
+CV_MAX_ROWS = 2000
+#: Rows per factor (n_components + 1) before FA's per-feature noise variances are trusted.
+MIN_ROWS_PER_FACTOR = 10
+
+# ---------------------------------------------------------------- training
+
+#: An epoch whose loss grows by this many times its scale counts as diverged.
+BLOW_UP = 1e3
+#: Reruns of a diverged epoch per fit ...
+LR_RETRIES = 3
+#: ... each at the learning rate divided by this.
+LR_BACKOFF = 10.0
+#: Plateau decays of the learning rate per fit ...
+LR_DECAYS = 2
+#: ... each dividing it by this ...
+LR_DECAY_FACTOR = 10.0
+#: ... made only with at least this many validation rows.
+LR_DECAY_MIN_VALIDATION_ROWS = 256
+#: An epoch of at least this many steps is compiled with XLA ...
+JIT_MIN_STEPS = 48
+#: ... and so is a training set of at least this many values.
+JIT_MIN_VALUES = 2**20
+#: Compiled trainers kept for refits of the same architecture.
+TRAINER_CACHE_SIZE = 8
+
+# ---------------------------------------------------------------- NumPy inference
+
+#: Rows per block of a decoder's forward pass (throughput: score_samples).
+BLOCK = 64
+#: Rows per block of an encoder's forward pass (latency: a one-row transform).
+ENCODER_BLOCK = 16
+
+# ---------------------------------------------------------------- outliers
+
+#: contamination="auto": robust standard deviations below the training median.
+AUTO_DEVIATIONS = 3.0
+
+
+def hidden_layer_sizes(n_samples, n_features):
+    """``hidden_layer_sizes="auto"``: two layers, the first about twice the feature count (a
+    power of two in ``HIDDEN_WIDTH_RANGE``, up to 512 from ``WIDE_MIN_SAMPLES`` rows, no
+    wider than a quarter of the rows), the second half as wide."""
+    low, high = HIDDEN_WIDTH_RANGE
+    cap = 2 * high if n_samples >= WIDE_MIN_SAMPLES else high
+    width = max(low, min(cap, min(2 * n_features, max(n_samples // 4, low))))
+    width = 1 << (int(width) - 1).bit_length() if width > low else int(low)
+    return (width, width // 2)
+
+
+def batch_size(n_samples):
+    """``batch_size="auto"``: a sixteenth of the training rows, within ``BATCH_SIZE_RANGE``."""
+    low, high = BATCH_SIZE_RANGE
+    return int(max(low, min(high, n_samples // 16)))
