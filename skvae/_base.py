@@ -5,7 +5,7 @@
 ``partial_fit``, the one Keras builder (used by ``fit`` and by unpickling), the encoder /
 decoder / score in NumPy, tags and pickling. Each public estimator adds only its own verbs.
 Keras maths lives in :mod:`skvae._model` / :mod:`skvae._training`, NumPy inference in
-:mod:`skvae._forward`; Keras is imported on the first ``fit`` (or unpickling of a fitted
+:mod:`skvae._runtime`, :mod:`skvae._scoring`; Keras is imported on the first ``fit`` (or unpickling of a fitted
 estimator), so ``import skvae`` stays fast.
 """
 
@@ -23,7 +23,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skvae import _config, _forward
+from skvae import _config, _likelihoods, _runtime, _scoring
+from skvae._standardize import Standardizer
 
 logger = logging.getLogger(__name__)
 
@@ -590,7 +591,7 @@ class _BaseVAE(BaseEstimator):
             scale = np.nanstd(X, axis=0, dtype=np.float64)
             constant = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)
             scale[constant] = 1.0
-            self._standardizer = _forward.Standardizer(mean, scale)
+            self._standardizer = Standardizer(mean, scale)
             self._noise_floor = np.where(constant, _config.CONSTANT_FEATURE_VARIANCE,
                                          _config.NOISE_FLOOR)
         seeds = _build_seeds(rng)
@@ -843,14 +844,14 @@ class _BaseVAE(BaseEstimator):
                 f"non-finite outputs (learning_rate={self.learning_rate}). Lower "
                 "learning_rate, or scale X (e.g. StandardScaler or MinMaxScaler)."
             )
-        self.kl_per_component_ = _forward.kl_per_component(mean, log_var).astype(np.float64)
+        self.kl_per_component_ = _likelihoods.kl_per_component(mean, log_var).astype(np.float64)
         self._dtype = X.dtype
 
     def _sync_inference(self):
-        self._encoder_stack = _forward.DenseStack.from_keras(
+        self._encoder_stack = _runtime.DenseStack.from_keras(
             self._vae.encoder, block=_config.ENCODER_BLOCK
         )
-        self._decoder_stack = _forward.DenseStack.from_keras(self._vae.decoder)
+        self._decoder_stack = _runtime.DenseStack.from_keras(self._vae.decoder)
         self._decoder_logits = self._decoder_stack.logits()
         if self._arch["likelihood"] == "gaussian":
             x_log_var = np.asarray(self._vae.noise_log_var().numpy(), dtype=np.float64)
@@ -871,7 +872,7 @@ class _BaseVAE(BaseEstimator):
         def encode(X):
             _, encoder_input, observed = self._to_model(X)
             mean, log_var = self._encoder_stack(encoder_input)
-            return _forward.prior_where_nothing_observed(mean, log_var, observed)
+            return _scoring.prior_where_nothing_observed(mean, log_var, observed)
 
         return self._precise(X, encode)
 
@@ -925,7 +926,7 @@ class _BaseVAE(BaseEstimator):
 
     def _importance_sampling(self, X, fill=None, rng=None):
         """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
-        :func:`skvae._forward.importance_sampling`. An all-missing row scores 0 (the
+        :func:`skvae._scoring.importance_sampling`. An all-missing row scores 0 (the
         probability of observing nothing is 1)."""
         return self._precise(X, lambda X: self._importance_sampling_rows(X, fill, rng))
 
@@ -934,7 +935,7 @@ class _BaseVAE(BaseEstimator):
             (self.n_importance_samples, self._arch["n_components"])
         )
         x, encoder_input, observed = self._to_model(X)
-        scores, filled = _forward.importance_sampling(
+        scores, filled = _scoring.importance_sampling(
             x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
             self._x_log_var,
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
@@ -987,9 +988,9 @@ class _BaseVAE(BaseEstimator):
     def _feature_log_likelihood_rows(self, X):
         x, encoder_input, observed = self._to_model(X)
         mean, log_var = self._encoder_stack(encoder_input)
-        mean, _ = _forward.prior_where_nothing_observed(mean, log_var, observed)
+        mean, _ = _scoring.prior_where_nothing_observed(mean, log_var, observed)
         (decoded,) = self._decoder_logits(mean)
-        terms = _forward.entry_log_likelihood(
+        terms = _likelihoods.entry_log_likelihood(
             x, decoded, self._arch["likelihood"], self._x_log_var
         )
         if self._standardizer is not None:

@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
 
 from skvae import _config
-from skvae._forward import THREADS
+from skvae._runtime import THREADS
 
 
 def linear_start(x_train, x_val, n_components, noise_floor, random_state, method="auto"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from skvae._forward import ACTIVATIONS
+from skvae._runtime import ACTIVATIONS
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skvae import VAEImputer, VAETransformer, _forward
+from skvae import VAEImputer, VAETransformer, _likelihoods
 
 from .conftest import assert_bitwise_equal
 
@@ -49,14 +49,14 @@ def test_masked_likelihood_ignores_the_values_in_missing_cells():
     other = np.where(observed, x, 1e3)
     for likelihood, log_var in [("gaussian", np.zeros(6)), ("bernoulli", None)]:
         data = (x, other) if likelihood == "gaussian" else (x > 0, other > 0)
-        a = _forward.reconstruction_log_likelihood(data[0], decoded, likelihood, log_var,
+        a = _likelihoods.reconstruction_log_likelihood(data[0], decoded, likelihood, log_var,
                                                    observed)
-        b = _forward.reconstruction_log_likelihood(data[1].astype(float), decoded, likelihood,
+        b = _likelihoods.reconstruction_log_likelihood(data[1].astype(float), decoded, likelihood,
                                                    log_var, observed)
         assert_bitwise_equal(a, b)
-        full = _forward.reconstruction_log_likelihood(data[0].astype(float), decoded,
+        full = _likelihoods.reconstruction_log_likelihood(data[0].astype(float), decoded,
                                                       likelihood, log_var)
-        every = _forward.reconstruction_log_likelihood(data[0].astype(float), decoded,
+        every = _likelihoods.reconstruction_log_likelihood(data[0].astype(float), decoded,
                                                        likelihood, log_var,
                                                        np.ones_like(observed))
         assert_bitwise_equal(full, every)  # all observed: the same bits as no mask

@@ -8,7 +8,7 @@ from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.preprocessing import StandardScaler
 
-from skvae import _config, _forward, _init, _model
+from skvae import _config, _init, _model, _runtime, _scoring
 
 
 def _wine():
@@ -24,11 +24,11 @@ def _vae(n_features, n_components, hidden):
 
 
 def _iwae(vae, X, k=8):
-    enc = _forward.DenseStack.from_keras(vae.encoder)
-    dec = _forward.DenseStack.from_keras(vae.decoder)
+    enc = _runtime.DenseStack.from_keras(vae.encoder)
+    dec = _runtime.DenseStack.from_keras(vae.decoder)
     eps = np.random.RandomState(0).standard_normal((k, vae.encoder.outputs[0].shape[-1]))
     log_var = np.asarray(vae.noise_log_var(), np.float64)
-    return _forward.importance_log_likelihood(X, enc, dec, "gaussian", eps, log_var)
+    return _scoring.importance_log_likelihood(X, enc, dec, "gaussian", eps, log_var)
 
 
 @pytest.mark.parametrize("hidden", [(), (16, 8)])

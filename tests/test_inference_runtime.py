@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skvae import _config, _forward, _model, layers
+from skvae import _config, _likelihoods, _model, _runtime, _scoring, layers
 from skvae._tf import import_keras
 
 from .conftest import assert_bitwise_equal, assert_equal_up_to_rounding, rounding_bound
@@ -23,17 +23,17 @@ def _models(activation, likelihood="bernoulli", n_features=7):
 def test_numpy_forward_equals_keras(activation, dtype):
     encoder, decoder = _models(activation)
     x = np.random.RandomState(0).normal(size=(50, 7)).astype(dtype)
-    mean, log_var = _forward.DenseStack.from_keras(encoder)(x)
+    mean, log_var = _runtime.DenseStack.from_keras(encoder)(x)
     k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
     np.testing.assert_allclose(mean, k_mean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(log_var, k_log_var, rtol=1e-4, atol=1e-5)
     assert mean.dtype == dtype
-    (out,) = _forward.DenseStack.from_keras(decoder)(mean)
+    (out,) = _runtime.DenseStack.from_keras(decoder)(mean)
     np.testing.assert_allclose(out, keras.ops.convert_to_numpy(decoder(k_mean)), atol=1e-5)
 
 
 def test_activation_table_covers_every_offered_activation():
-    assert set(_config.ACTIVATIONS) <= set(_forward.ACTIVATIONS)
+    assert set(_config.ACTIVATIONS) <= set(_runtime.ACTIVATIONS)
     assert _config.LOG_VAR_RANGE == layers.LOG_VAR_RANGE
 
 
@@ -46,24 +46,24 @@ def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dty
     rng = np.random.RandomState(0)
     x = rng.normal(size=(300, 97)).astype(dtype)
     w = rng.normal(size=(97, 45)).astype(dtype)
-    full = _forward.blocked_matmul(x, w, block=block)
-    assert_bitwise_equal(_forward.blocked_matmul(x, w, block=block), full)
+    full = _runtime.blocked_matmul(x, w, block=block)
+    assert_bitwise_equal(_runtime.blocked_matmul(x, w, block=block), full)
     u = np.finfo(dtype).eps / 2
     gamma = 97 * u / (1 - 97 * u)
     bound = 2 * gamma * (np.abs(x) @ np.abs(w))
     exact = x.astype(np.float64) @ w.astype(np.float64)
     assert np.all(np.abs(full - exact) <= bound / 2)
     for start, stop in [(0, 1), (3, 5), (10, 74), (64, 128), (256, 300), (299, 300)]:
-        part = _forward.blocked_matmul(x[start:stop], w, block=block)
+        part = _runtime.blocked_matmul(x[start:stop], w, block=block)
         assert_equal_up_to_rounding(part, full[start:stop], bound[start:stop])
     for position in range(block):  # row 0 at every position of a block
         rows = np.zeros((block, 97), dtype)
         rows[position] = x[0]
-        row = _forward.blocked_matmul(rows, w, block=block)[position]
+        row = _runtime.blocked_matmul(rows, w, block=block)[position]
         assert_equal_up_to_rounding(row, full[0], bound[0])
     perm = rng.permutation(300)
     assert_equal_up_to_rounding(
-        _forward.blocked_matmul(x[perm], w, block=block), full[perm], bound[perm]
+        _runtime.blocked_matmul(x[perm], w, block=block), full[perm], bound[perm]
     )
 
 
@@ -71,7 +71,7 @@ def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dty
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_forward_pass_rounding_bound_holds_across_batchings(activation, dtype):
     encoder, decoder = _models(activation)
-    enc = _forward.DenseStack.from_keras(encoder)
+    enc = _runtime.DenseStack.from_keras(encoder)
     x = np.random.RandomState(3).normal(size=(200, 7)).astype(dtype)
     full = enc(x)
     bounds = rounding_bound(enc, x)
@@ -87,8 +87,8 @@ def test_importance_weights_follow_the_definition():
     from scipy.special import logsumexp
 
     encoder, decoder = _models("selu", "gaussian")
-    enc = _forward.DenseStack.from_keras(encoder)
-    dec = _forward.DenseStack.from_keras(decoder)
+    enc = _runtime.DenseStack.from_keras(encoder)
+    dec = _runtime.DenseStack.from_keras(decoder)
     x = np.random.RandomState(1).normal(size=(10, 7))
     x_log_var = np.linspace(-1, 1, 7)
     eps = np.random.RandomState(2).normal(size=(5, 3))
@@ -103,23 +103,23 @@ def test_importance_weights_follow_the_definition():
             + stats.norm.logpdf(z).sum(axis=1)
             - stats.norm.logpdf(z, mean, std).sum(axis=1)
         )
-        one = _forward.importance_log_likelihood(x, enc, dec, "gaussian", e[None], x_log_var)
+        one = _scoring.importance_log_likelihood(x, enc, dec, "gaussian", e[None], x_log_var)
         np.testing.assert_allclose(one, log_w[-1], rtol=1e-10)
     expected = logsumexp(np.array(log_w), axis=0) - np.log(len(eps))
     np.testing.assert_allclose(
-        _forward.importance_log_likelihood(x, enc, dec, "gaussian", eps, x_log_var),
+        _scoring.importance_log_likelihood(x, enc, dec, "gaussian", eps, x_log_var),
         expected, rtol=1e-10,
     )
 
 
 def test_chunking_does_not_change_scores():
     encoder, decoder = _models("relu")
-    enc = _forward.DenseStack.from_keras(encoder)
-    dec = _forward.DenseStack.from_keras(decoder).logits()
+    enc = _runtime.DenseStack.from_keras(encoder)
+    dec = _runtime.DenseStack.from_keras(decoder).logits()
     x = np.random.RandomState(4).uniform(size=(37, 7))
     eps = np.random.RandomState(5).normal(size=(8, 3))
-    whole = _forward.importance_log_likelihood(x, enc, dec, "bernoulli", eps)
-    chunked = _forward.importance_log_likelihood(x, enc, dec, "bernoulli", eps,
+    whole = _scoring.importance_log_likelihood(x, enc, dec, "bernoulli", eps)
+    chunked = _scoring.importance_log_likelihood(x, enc, dec, "bernoulli", eps,
                                                  max_elements=5 * 8 * 7)
     assert_bitwise_equal(whole, chunked)
 
@@ -133,16 +133,16 @@ def test_bernoulli_score_shortcut_equals_the_entrywise_formula(n_features, dtype
     logits = rng.normal(scale=6, size=(9, 5, n_features)).astype(dtype)
     x = rng.uniform(size=(9, 1, n_features)).astype(dtype)
     given = logits.copy()
-    fast = _forward.reconstruction_log_likelihood(x, logits, "bernoulli")
+    fast = _likelihoods.reconstruction_log_likelihood(x, logits, "bernoulli")
     assert fast.dtype == dtype
     assert_bitwise_equal(logits, given)  # the caller's logits are left alone by default
-    exact = _forward.entry_log_likelihood(
+    exact = _likelihoods.entry_log_likelihood(
         x.astype(np.float64), logits.astype(np.float64), "bernoulli"
     )
     # float32: within a few roundings of each term's magnitude, summed
     tol = 1e-12 if dtype == np.float64 else 8 * np.finfo(dtype).eps
     assert np.all(np.abs(fast - exact.sum(axis=-1)) <= tol * np.abs(exact).sum(axis=-1))
-    again = _forward.reconstruction_log_likelihood(x, logits, "bernoulli",
+    again = _likelihoods.reconstruction_log_likelihood(x, logits, "bernoulli",
                                                    overwrite_decoded=True)
     assert_bitwise_equal(again, fast)
 
@@ -159,13 +159,13 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
     encoder, decoder = _models("selu")
-    enc = _forward.DenseStack.from_keras(encoder)
-    dec = _forward.DenseStack.from_keras(decoder).logits()
-    x = np.random.RandomState(7).uniform(size=(3 * _forward.RowThreads.MIN_ROWS + 5, 7))
+    enc = _runtime.DenseStack.from_keras(encoder)
+    dec = _runtime.DenseStack.from_keras(decoder).logits()
+    x = np.random.RandomState(7).uniform(size=(3 * _runtime.RowThreads.MIN_ROWS + 5, 7))
     eps = np.random.RandomState(8).normal(size=(16, 3))
 
     def run():
-        scores = _forward.importance_log_likelihood(
+        scores = _scoring.importance_log_likelihood(
             x, enc, dec, "bernoulli", eps, max_elements=200 * 16 * 7
         )
         return [*enc(x), *dec(x[:, :3]), scores]
@@ -174,8 +174,8 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
         serial = run()
     with threadpool_limits(2):
         before = blas_threads()
-        with _forward.THREADS.single_blas() as n_threads:
-            assert len(_forward.THREADS.rows(len(x), n_threads)) == 2
+        with _runtime.THREADS.single_blas() as n_threads:
+            assert len(_runtime.THREADS.rows(len(x), n_threads)) == 2
         threaded = run()
         for a, b in zip(serial, threaded):
             assert_bitwise_equal(a, b)
@@ -194,11 +194,11 @@ def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
     # move the output linearly once past the clip.
     encoder, decoder = _models("selu")
     x = np.random.RandomState(9).normal(size=(20, 7)).astype(dtype) * 100
-    mean, log_var = _forward.DenseStack.from_keras(encoder)(x)
+    mean, log_var = _runtime.DenseStack.from_keras(encoder)(x)
     k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
     np.testing.assert_allclose(mean, k_mean, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(log_var, k_log_var, rtol=1e-4, atol=1e-3)
-    decode = _forward.DenseStack.from_keras(decoder).logits()
+    decode = _runtime.DenseStack.from_keras(decoder).logits()
     z = np.full((3, 3), 50.0, dtype)
     z[1] *= 2
     z[2] *= 3
@@ -223,8 +223,8 @@ def test_threaded_inference_works_in_a_forked_child():
     from threadpoolctl import threadpool_limits
 
     encoder, _ = _models("selu")
-    stack = _forward.DenseStack.from_keras(encoder)
-    x = np.random.RandomState(10).uniform(size=(3 * _forward.RowThreads.MIN_ROWS, 7))
+    stack = _runtime.DenseStack.from_keras(encoder)
+    x = np.random.RandomState(10).uniform(size=(3 * _runtime.RowThreads.MIN_ROWS, 7))
     with threadpool_limits(2):
         expected = stack(x)[0]  # the parent's pool now exists
         _FORKED.update(stack=stack, x=x)
