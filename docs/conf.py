@@ -40,14 +40,23 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinx-mathjax-offline",  # MathJax 3 copied into _static: maths renders offline
+    "myst_parser",  # reads the benchmarks' Markdown results files that the pages include
     "skvae_docs",  # docs/_ext: docstring checks, the defaults table
 ]
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]
-source_suffix = {".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext"}  # the .md files are only ever included
 root_doc = "index"
 language = "en"
+
+# ---------------------------------------------------------------- benchmark results
+# Each benchmark writes its table to benchmarks/results/<name>.md, and the pages include
+# those files (``.. include:: ../benchmarks/results/fit.md`` with
+# ``:parser: myst_parser.sphinx_``) rather than typing their figures. A results file's
+# headings are ``###``, relative to the section that includes it: MyST's warning that a
+# document's headings do not start at H1 does not apply to an included fragment.
+suppress_warnings = ["myst.header"]
 
 # ---------------------------------------------------------------- cross-references
 # Every reference to skvae must resolve (nitpicky): a typo in a :func: or :class: fails the
