@@ -8,7 +8,7 @@ cross-validation does. Printed: steps per epoch, ms per step of the second fit i
 the first fit's extra seconds in XLA mode (its start-up cost) and the epochs after which XLA
 has paid for it (its start-up cost divided by the time it saves per epoch).
 
-``skvae._model.EpochRunner.use_jit`` is the rule (``JIT_MIN_STEPS`` steps per epoch or
+``skvae._engine.EpochRunner.use_jit`` is the rule (``JIT_MIN_STEPS`` steps per epoch or
 ``JIT_MIN_VALUES`` training values); this script forces each mode by patching it.
 
 ``--quick``: two shapes (1,000 x 10 and 8,000 x 10), 10 epochs per fit.
@@ -26,9 +26,9 @@ from _common import header, table, write_results
 CHILD = r"""
 import json, sys, time, warnings
 import numpy as np
-from skvae import VAETransformer, _model
+from skvae import VAETransformer, _engine
 n_rows, n_features, epochs, jit = (int(a) for a in sys.argv[1:5])
-_model.EpochRunner.use_jit = staticmethod(lambda n_train, n_features, batch: bool(jit))
+_engine.EpochRunner.use_jit = staticmethod(lambda n_train, n_features, batch: bool(jit))
 rng = np.random.default_rng(0)
 Z = rng.normal(size=(n_rows, 5))
 X = np.tanh(Z @ rng.normal(size=(5, n_features))) + 0.3 * rng.normal(size=(n_rows, n_features))

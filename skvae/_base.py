@@ -275,13 +275,6 @@ def vae_init(n_components=2, **own):
     return __init__
 
 
-def _core():
-    """The Keras side, imported on first use (TensorFlow takes seconds to import)."""
-    from skvae import _model, _training
-
-    return _model, _training
-
-
 def validate_table(estimator, X, **kwargs):
     """sklearn's ``validate_data``; a DataFrame with text, categorical, date or duration
     columns (or an array of dates) gets an error that names them and says how to encode
@@ -348,19 +341,11 @@ def _check_hidden_layer_sizes(sizes):
 
 
 def build_vae(n_features, arch, beta, seeds, noise_floor):
-    """The one builder of the Keras VAE, used by ``fit`` and by unpickling alike."""
-    _model, _ = _core()
-    hidden = arch["hidden_layer_sizes"]
-    encoder = _model.build_encoder(
-        n_features, hidden, arch["n_components"], arch["activation"], seeds,
-        missing_indicator=arch.get("missing_indicator", False),
-    )
-    decoder = _model.build_decoder(
-        arch["n_components"], hidden, n_features, arch["activation"], arch["likelihood"], seeds
-    )
-    return _model.VAE(
-        encoder, decoder, arch["likelihood"], beta, seed=next(seeds), noise_floor=noise_floor
-    )
+    """The one builder of the Keras VAE (:func:`skvae._model.build_vae`), imported on first
+    use: TensorFlow takes seconds to import, and ``import skvae`` stays fast."""
+    from skvae import _model
+
+    return _model.build_vae(n_features, arch, beta, seeds, noise_floor)
 
 
 def _build_seeds(rng):
@@ -682,7 +667,8 @@ class _BaseVAE(BaseEstimator):
             return
         from skvae import _init
 
-        _model, _ = _core()
+        from skvae import _model
+
         x_train = X_model if train_rows is None else X_model[train_rows]
         x_val = None if val_rows is None else X_model[val_rows]
         start = _init.linear_start(
@@ -719,70 +705,38 @@ class _BaseVAE(BaseEstimator):
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
     def _train(self, X_model, train_rows, val_rows, rng, max_epochs):
-        _model, _training = _core()
-        # One float32 copy of the data, resident for the whole fit; the split indexes into it.
-        # Row counts are padded to shape buckets, so refits on a few rows more or less (the
-        # folds of a cross-validation) reuse the compiled trainer's XLA executable.
-        x = _model.resident_tensor(X_model, n_rows=_model.padded_length(len(X_model)))
-        if train_rows is None:
-            train_rows = np.arange(len(X_model))
-        n_train = len(train_rows)
+        from skvae import _engine
+
+        n_train = len(X_model) if train_rows is None else len(train_rows)
         batch_size = self.batch_size
         if isinstance(batch_size, str):
             batch_size = _config.batch_size(n_train)
         self.batch_size_ = batch_size = min(batch_size, n_train)
-        jit = _model.EpochRunner.use_jit(n_train, X_model.shape[1], batch_size)
-        x_val = val_eps = None
-        if val_rows is not None:
-            x_val = _model.resident_tensor(
-                X_model[val_rows], n_rows=_model.padded_length(len(val_rows))
-            )
-            val_eps = np.random.RandomState(self._val_seed).standard_normal(
-                (len(val_rows), self.n_components)
-            ).astype(np.float32)
-        # The compiled trainer is borrowed from a cache keyed by what shapes its graph, so
-        # refits of one architecture (grid search, cross-validation) compile once.
-        key = (
-            tuple(sorted((k, str(v)) for k, v in self._arch.items())),
-            X_model.shape[1], self.optimizer, batch_size, jit,
+        # A continued fit (warm_start, partial_fit) keeps a learning rate lowered after a
+        # divergence, unless the user has changed learning_rate since.
+        asked, used = getattr(self, "_learning_rate_used", (None, None))
+        learning_rate = used if asked == self.learning_rate else self.learning_rate
+        result, self._optimizer_state, self._jit = _engine.fit_network(
+            self._vae, X_model, train_rows, val_rows, rng,
+            arch_key=tuple(sorted((k, str(v)) for k, v in self._arch.items())),
+            build=lambda: build_vae(self.n_features_in_, self._arch, self.beta,
+                                    iter(range(64)), self._noise_floor),
+            optimizer=self.optimizer,
+            learning_rate=learning_rate,
+            optimizer_state=self._optimizer_state,
+            batch_size=batch_size,
+            n_components=self.n_components,
+            val_seed=self._val_seed,
+            max_epochs=max_epochs,
+            beta=self.beta,
+            kl_warmup=self.kl_warmup,
+            first_epoch=self._epochs_seen,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol * self.n_features_in_,  # per feature -> per row
+            lr_retries=_config.LR_RETRIES,
+            lr_decays=_config.LR_DECAYS,
+            report=self._report if self.verbose else None,
         )
-        trainer = _model.TRAINERS.acquire(
-            key,
-            lambda: _model.Trainer(
-                build_vae(self.n_features_in_, self._arch, self.beta, iter(range(64)),
-                          self._noise_floor),
-                self.optimizer, batch_size, jit,
-            ),
-        )
-        try:
-            # A continued fit (warm_start, partial_fit) keeps a learning rate lowered after a
-            # divergence, unless the user has changed learning_rate since.
-            asked, used = getattr(self, "_learning_rate_used", (None, None))
-            learning_rate = used if asked == self.learning_rate else self.learning_rate
-            trainer.load(self._vae, self._optimizer_state, learning_rate)
-            trainer.vae.beta = float(self.beta)
-            result = _training.train(
-                trainer.runner,
-                x,
-                rng,
-                rows=train_rows,
-                max_epochs=max_epochs,
-                beta=self.beta,
-                kl_warmup=self.kl_warmup,
-                first_epoch=self._epochs_seen,
-                x_val=x_val,
-                val_eps=val_eps,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol * self.n_features_in_,  # per feature -> per row
-                learning_rate=learning_rate,
-                lr_retries=_config.LR_RETRIES,
-                lr_decays=_config.LR_DECAYS,
-                report=self._report if self.verbose else None,
-            )
-            trainer.store(self._vae)
-            self._optimizer_state = trainer.optimizer_state()
-        finally:
-            _model.TRAINERS.release(key, trainer)
         self._epochs_seen += result.n_epochs
         self.learning_rate_ = result.learning_rate
         self._learning_rate_used = (self.learning_rate, result.learning_rate)

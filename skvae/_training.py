@@ -1,4 +1,4 @@
-"""The training schedule around :class:`skvae._model.EpochRunner`: epochs, KL warm-up, early
+"""The training schedule around :class:`skvae._engine.EpochRunner`: epochs, KL warm-up, early
 stopping on the held-out negative ELBO, and recovery from divergence.
 
 The starting weights are a candidate like any epoch's: with validation rows their held-out

@@ -628,15 +628,15 @@ def test_training_noise_is_reproducible_and_new_in_each_warm_started_call(digits
     """The sampling noise of training comes from random_state: two fits with the same int
     seed draw the same noise, and a warm-started refit (the same seed again) draws new
     noise rather than replaying the previous call's."""
-    from skvae import _model
+    from skvae import _engine
 
-    drawn, run_epoch = [], _model.EpochRunner.run_epoch
+    drawn, run_epoch = [], _engine.EpochRunner.run_epoch
 
     def watched(self, x, permutation, beta, noise):
         drawn.append(np.array(noise))
         return run_epoch(self, x, permutation, beta, noise)
 
-    monkeypatch.setattr(_model.EpochRunner, "run_epoch", watched)
+    monkeypatch.setattr(_engine.EpochRunner, "run_epoch", watched)
     X = digits01[0]
     params = dict(likelihood="bernoulli", hidden_layer_sizes=(16,), max_iter=1,
                   early_stopping=False, random_state=0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skvae import _model
+from skvae import _engine, _model
 from skvae._tf import import_keras
 
 keras = import_keras()
@@ -56,7 +56,7 @@ def test_epoch_runner_trains_and_masks_the_last_partial_batch(jit_compile):
 
     x = tf.constant(_data(70))
     vae = _vae()
-    runner = _model.EpochRunner(vae, _model.make_optimizer("adam", 1e-2), 32, jit_compile)
+    runner = _engine.EpochRunner(vae, _engine.make_optimizer("adam", 1e-2), 32, jit_compile)
     rng = np.random.RandomState(0)
     first = runner.run_epoch(x, rng.permutation(70), 1.0, rng.standard_normal((70, 2)))
     for _ in range(10):
@@ -78,7 +78,7 @@ def test_padding_rows_get_no_gradient():
     results = []
     for pad_index in (0, 33):
         vae = _vae(seed=3)
-        runner = _model.EpochRunner(vae, _model.make_optimizer("sgd", 0.1), 32, False)
+        runner = _engine.EpochRunner(vae, _engine.make_optimizer("sgd", 0.1), 32, False)
         order = np.full(64, pad_index, dtype=np.int32)
         order[:33] = np.arange(33)  # 33 real rows: one full batch and one row
         runner._epoch(tf.constant(data), tf.constant(order), tf.constant(33),
@@ -101,9 +101,9 @@ def test_a_reused_trainer_gives_bitwise_the_same_fit_as_a_fresh_one():
     params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _model.TRAINERS.clear()
+        _engine.TRAINERS.clear()
         fresh = VAETransformer(2, **params).fit(X)
-        assert sum(len(v) for v in _model.TRAINERS._idle.values()) == 1
+        assert sum(len(v) for v in _engine.TRAINERS._idle.values()) == 1
         VAETransformer(2, **{**params, "random_state": 1}).fit(X)  # other state in between
         reused = VAETransformer(2, **params).fit(X)
     np.testing.assert_array_equal(reused.transform(X), fresh.transform(X))
@@ -120,7 +120,7 @@ def test_refits_on_a_row_more_or_less_feed_the_compiled_trainer_the_same_shapes(
 
     from skvae import VAETransformer
 
-    seen, init = [], _model.Trainer.__init__
+    seen, init = [], _engine.Trainer.__init__
 
     def recording(self, *args, **kwargs):
         init(self, *args, **kwargs)
@@ -133,24 +133,24 @@ def test_refits_on_a_row_more_or_less_feed_the_compiled_trainer_the_same_shapes(
 
             setattr(self.runner, name, spy)
 
-    monkeypatch.setattr(_model.Trainer, "__init__", recording)
+    monkeypatch.setattr(_engine.Trainer, "__init__", recording)
     X = np.random.RandomState(0).normal(size=(1002, 8))
     shapes = []
-    _model.TRAINERS.clear()
+    _engine.TRAINERS.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for n in (1001, 1002):
             seen.clear()
             VAETransformer(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X[:n])
             shapes.append(sorted(set(seen)))
-    _model.TRAINERS.clear()
+    _engine.TRAINERS.clear()
     assert shapes[0] == shapes[1]
     assert ("_evaluate", ((104, 8), (104, 2), ())) in shapes[0]  # 101 validation rows
     assert any(name == "_epoch" and s[0] == (1024, 8) for name, s in shapes[0])
 
 
 def test_the_trainer_cache_keeps_at_most_its_size_and_gives_each_fit_its_own():
-    cache = _model.TrainerCache(max_size=2)
+    cache = _engine.TrainerCache(max_size=2)
     made = []
 
     def make():
