@@ -1,344 +1,36 @@
-"""The shared core of skvae's estimators: parameters, validation, fitting and persistence.
+"""The sklearn contract shared by skvae's estimators: fit orchestration, tags and pickling.
 
-:class:`_BaseVAE` holds everything the three estimators have in common (as sklearn's
-``_BasePCA`` or ``BaseBagging`` do): the parameter table and its constraints, ``fit`` /
-``partial_fit``, the one Keras builder (used by ``fit`` and by unpickling), the encoder /
-decoder / score in NumPy, tags and pickling. Each public estimator adds only its own verbs.
-Keras maths lives in :mod:`skvae._model` / :mod:`skvae._training`, NumPy inference in
-:mod:`skvae._runtime`, :mod:`skvae._scoring`; Keras is imported on the first ``fit`` (or unpickling of a fitted
-estimator), so ``import skvae`` stays fast.
+:class:`_BaseVAE` holds what the three estimators have in common (as sklearn's ``_BasePCA``
+or ``BaseBagging`` do) and delegates everything numeric: the parameters live in
+:mod:`skvae._params`, input checks in :mod:`skvae._validation`, the linear start in
+:mod:`skvae._init`, the Keras model and its builder in :mod:`skvae._model`, training in
+:mod:`skvae._engine` / :mod:`skvae._training`, inference in :mod:`skvae._inference`. Keras is
+imported on the first ``fit`` (or unpickling of a fitted estimator), so ``import skvae``
+stays fast.
 """
 
 import copy
-import inspect
 import logging
 import sys
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skvae import _config, _likelihoods, _runtime, _scoring
+from skvae import _config, _likelihoods, _runtime
+from skvae._inference import InferenceMixin
+from skvae._params import (
+    ARCH_PARAMS,
+    PARAMETER_CONSTRAINTS,
+    PARAMS_ADDED_LATER,
+    check_hidden_layer_sizes,
+)
 from skvae._standardize import Standardizer
+from skvae._validation import check_values, validate_table
 
 logger = logging.getLogger(__name__)
-
-_ARCH_PARAMS = ("n_components", "hidden_layer_sizes", "activation", "likelihood")
-
-#: The keyword-only parameters every skvae estimator takes, in signature order, with their
-#: defaults (the docstrings say why each is what it is). One table: each estimator's
-#: ``__init__`` is made from it by :func:`vae_init`.
-VAE_PARAMS = {
-    "hidden_layer_sizes": "auto",
-    "activation": "selu",
-    "likelihood": "gaussian",
-    "init": "auto",
-    "beta": 1.0,
-    "kl_warmup": 30,
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-    "batch_size": "auto",
-    "max_iter": 1000,
-    "early_stopping": True,
-    "validation_fraction": 0.1,
-    "n_iter_no_change": 20,
-    "tol": 1e-6,
-    "n_importance_samples": 16,
-    "linear_mixture": 0.01,
-    "warm_start": False,
-    "verbose": 0,
-    "random_state": None,
-}
-
-#: Parameters added after the first release, with the value an older pickle was fitted under
-#: (unpickling fills them in): before linear_mixture there was no linear start to mix in,
-#: and before init the start was init="auto"'s.
-PARAMS_ADDED_LATER = {"linear_mixture": 0.0, "init": "auto"}
-
-#: numpydoc text of the shared parameters, for the estimators' docstrings.
-VAE_PARAMS_DOC = """\
-    hidden_layer_sizes : "auto" or tuple of int, default="auto"
-        Widths of the encoder's hidden Dense layers; the decoder mirrors them. The heads of
-        both also read their input directly (a linear path), so a Gaussian VAE contains
-        probabilistic PCA and factor analysis. "auto" sizes two layers to the data: the
-        first about twice the feature count (a power of two in [32, 256], at most a quarter
-        of the rows; up to 512 from 32,768 rows), the second half as wide: (32, 16) for a
-        9-feature table, (128, 64) for digits, (256, 128) for 10,000 Fashion-MNIST images
-        and (512, 256) for all 60,000 (test MSE 0.0117 against 0.0121 with (256, 128) at
-        n_components=10, twice the time per epoch). ``()`` gives a linear VAE.
-    activation : {"relu", "selu", "elu", "tanh", "sigmoid", "softplus", "swish"}, \
-            default="selu"
-        Activation of the hidden layers. selu (self-normalising, the classic Keras VAE
-        recipe's choice) gave the best digits pipeline accuracy with the Gaussian likelihood
-        of those tried (relu 0.77, elu 0.86, selu 0.86, tanh 0.85).
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Reconstruction likelihood ``p(x | z)``. "gaussian": real-valued data; features are
-        standardized inside (``mean_``, ``scale_``) and each gets a learned variance with a
-        floor (``noise_variance_``), so the score is a log-density of the original rows,
-        comparable with ``PCA.score`` and ``FactorAnalysis.score``; training starts from the
-        better of probabilistic PCA and factor analysis on the validation rows
-        (``linear_start_``; see ``init``). "bernoulli": data in [0, 1] such as pixel
-        intensities; the decoder outputs probabilities.
-    init : {"auto", "best", "ppca", "fa", "random"}, default="auto"
-        Where a Gaussian VAE's training starts (``linear_start_`` says which linear model).
-        "auto": the better of probabilistic PCA and factor analysis on the validation rows
-        (10-fold cross-validated below 100 of them; without early stopping, on the training
-        rows), so that training starts at the better linear model's likelihood. On the 35
-        table cases of ``benchmarks/bench_tables.py`` (3-fold, SkylakeX CPU) the VAE's
-        held-out log-likelihood is then >= max(PPCA, FA) in 30 (the rest ties within 0.25
-        nats), and its codes are >= PCA's as a reducer in 16. "ppca" / "fa": that model,
-        whatever the validation rows say (but from fewer than 10 x (n_components + 1) rows
-        with none held out, as a first ``partial_fit`` chunk, every linear start is PPCA at
-        a reduced rank: FA fitted to so few rows puts noise variances at the floor, see
-        ``partial_fit``). FA's sharp per-feature noise can hold the VAE near its start where
-        PPCA's single noise variance lets it move: from PPCA the VAE scored higher in 14 of
-        the 35 (tissue gene expression k = 2 -544 against -596 nats per row, pipeline
-        accuracy 0.815 against 0.646; olive k = 2 0.984 against 0.888; credit k = 8 +20.9
-        nats; cells k = 8 +7.3) and lower where FA's precision is the model (Tecator spectra
-        k = 8 -39.8; one-hot columns: penguins k = 8 -19.1, attrition -16.3): >= max(PPCA,
-        FA) in 24, >= PCA as a reducer in 21. "best": as "auto", and where that start is FA,
-        a second fit from PPCA; the fit with the better validation score is kept (each is
-        bitwise the fit "auto" or "ppca" gives; without validation rows, "best" is "auto").
-        On the 35 cases: held-out log-likelihood >= the default's in 33 (the other two
-        within 0.03 nats), mean +2.9 nats per row (tissue k = 2 +49, credit k = 8 +21, cells
-        k = 8 +7.3, penguins k = 2 +6.3), >= max(PPCA, FA) in 30, >= PCA as a reducer in 19;
-        for 1.9 times the fit time (FA was the start in 89 of 105 folds). It is not the
-        default for that cost, which every Gaussian fit would pay for gains on 8 of the 35.
-        For codes that feed a model the pipeline's own score can choose:
-        ``{"vaetransformer__init": ["auto", "ppca"]}`` in a grid search. "random": Keras'
-        initialisation and no linear start (so ``linear_mixture`` has no linear model to mix
-        in), the VAE of the literature: >= max(PPCA, FA) in 18 of the 35, with failures such
-        as pd_speech k = 8 (-15,211 against PPCA's -1,250). With the Bernoulli likelihood,
-        "auto" and "random" are Keras' initialisation and the others raise a ValueError.
-    beta : float, default=1.0
-        Weight of the latent (KL) loss; 1 is the ELBO, below 1 favours reconstruction
-        (β-VAE).
-    kl_warmup : int, default=30
-        Epochs over which β ramps linearly up to ``beta``; a known cure for posterior
-        collapse (latent components that carry nothing). 0 disables it. With the default,
-        the VAE leaves its linear start: on ``make_s_curve`` a 2-D code predicts the curve's
-        coordinate with R² 0.85 (0 warm-up: 0.54; PCA: 0.33), and digits' pipeline accuracy
-        rose from 0.855 to 0.895 at k = 8 (``benchmarks/bench_tables.py``).
-    optimizer : {"adam", "nadam", "rmsprop", "sgd"}, default="adam"
-        Keras optimizer. With ``warm_start``, changing it or ``learning_rate`` starts a
-        fresh optimizer on the kept weights.
-    learning_rate : float, default=1e-3
-        Learning rate of the optimizer. An epoch that diverges (its loss turns non-finite
-        or grows by orders of magnitude) sends training back to the best weights so far,
-        with a fresh optimizer at a tenth of the rate, up to 3 times per fit; the rate
-        used is ``learning_rate_``. A Gaussian VAE whose
-        linear start is very sharp (near-collinear features, one-hot columns) needs this.
-    batch_size : "auto" or int, default="auto"
-        Rows per gradient step; capped at the number of training rows. "auto": a sixteenth
-        of the training rows, between 16 and 128, so that small tables get enough steps per
-        epoch for early stopping to judge.
-    max_iter : int, default=1000
-        Maximum number of epochs (passes over the training rows): a cap, not a budget
-        (early stopping ends default fits on sklearn's tables after 50 to 570 epochs; a fit
-        that stops earlier is the same whatever the cap). With 500, fits still improving
-        were cut and warned: standardized digits with random_state=2 (k = 8; validation
-        score -43.8 at epoch 500, -41.5 when it stopped by itself at 569), one fold of
-        make_s_curve and one of the attrition table.
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the rows and stop when the held-out negative ELBO
-        has not improved by ``tol`` (per feature) for ``n_iter_no_change`` epochs; the best
-        epoch's weights (or the starting weights, if no epoch beat them) are kept. On by
-        default so that ``max_iter`` is a cap rather than a guess.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping, in (0, 1).
-    n_iter_no_change : int, default=20
-        Epochs without improvement before stopping (not counted during ``kl_warmup``). 20
-        rather than 10: with 10, fits on small tables stopped on validation noise before the
-        non-linear paths had learned anything. With at least 256 validation rows, half that
-        many epochs without improvement send training back to the best weights at a tenth
-        of the learning rate (at most twice; Fashion-MNIST k = 2: test MSE 0.0255 -> 0.0249
-        in as many epochs; spam k = 2: held-out log-likelihood +5.6 nats per row). On fewer
-        validation rows it fitted their noise (breast_cancer, diabetes: -0.1 to -0.4 nats).
-    tol : float, default=1e-6
-        Minimum improvement of the held-out loss, in nats per row **and feature**: the loss
-        is a sum over the features, so this means the same at any width (and, since the
-        Gaussian VAE works on standardized features, whatever the data's units). Measured
-        on Fashion-MNIST (60,000 images, 784 pixels, k = 10; AMD EPYC): 1e-6 per feature
-        (7.8e-4 nats per row) stopped after 250 epochs at test MSE 0.0121 (k = 2: 349
-        epochs, 0.0256); 1e-5 per feature after 86 epochs at 0.0125 (k = 2: 94, 0.0259).
-        The earlier 1e-4 nats per row ran 624 epochs to 0.0122 (another CPU). On the 35
-        table cases of ``benchmarks/bench_tables.py`` (4 to 751 features) 1e-6 per feature
-        and 1e-4 per row stop every fit at the same epoch.
-    n_importance_samples : int, default=16
-        Samples per row in ``score_samples`` and in imputation (the IWAE bound; 1 gives the
-        ELBO). More is tighter and slower (cost grows linearly). 16 came within 0.2 nats per
-        row of a 1,000-sample estimate on sklearn's tables (wine: 0; breast_cancer k = 2:
-        0.18, k = 8: 0.06) at 1/60 of its cost.
-    linear_mixture : float in [0, 1), default=0.01
-        Gaussian likelihood: the density that ``score_samples`` and ``score`` report is
-        ``(1 - w) p_VAE(x) + w p_linear(x)``, with ``p_linear`` the linear model the VAE
-        started from (``linear_start_``: PPCA or FA, fitted to the training rows), so that no
-        row scores more than ``log(1 / w)`` (4.6 nats) below what that model gives it, while
-        a row the VAE explains loses at most ``log(1 / (1 - w))`` (0.01 nats). The VAE is
-        sharper than the linear model, and pays for it on a row unlike its training data:
-        a 12-feature table with 2 % of its rows scaled 50 times (one 70/30 split): median
-        held-out row -12.8 nats against PPCA's -22.4, worst -9,296 against -1,181; over 3
-        folds the mean was -68.4 against PPCA's -34.3, and -36.9 with the mixture. On the
-        tables of ``benchmarks/bench_tables.py`` (3 folds): spam k = 8 -62.9 -> -41.6
-        (FA -78.8), digits k = 8 -59.6 -> -55.9, musk k = 2 -171.3 -> -167.8, and no case
-        lost more than 0.01. 0.001 and 0.05 gave means within 0.2 nats of 0.01's. 0 gives
-        the VAE's own density. Imputation fills from the same mixture: a row's fill is
-        ``(1 - P)`` the VAE's plus ``P`` the linear model's conditional mean, with P the
-        linear part's posterior weight given the observed cells (~0 unless the VAE finds
-        the row far less likely than the linear model does). Bernoulli VAEs (no linear
-        start) and ``transform``, ``inverse_transform`` and ``sample`` use the VAE alone.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and optimizer state.
-    verbose : int, default=0
-        0: silent. 1: one line per epoch (losses, validation loss, time).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, sampling noise, shuffling, the validation split and
-        the noise of ``score_samples``. An int gives bitwise-identical fits."""
-
-#: numpydoc text of the shared fitted attributes.
-VAE_ATTRIBUTES_DOC = """\
-    encoder_ : keras.Model
-        x -> [mean, log_var]; for the Gaussian likelihood it reads standardized rows,
-        ``(x - mean_) / scale_``.
-    decoder_ : keras.Model
-        z -> decoder mean (probabilities for Bernoulli; standardized values for Gaussian).
-    mean_, scale_ : ndarray of shape (n_features,) or None
-        Per-feature standardization of the Gaussian likelihood (a constant feature gets
-        scale 1, as in StandardScaler); None for Bernoulli.
-    noise_variance_ : ndarray of shape (n_features,) or None
-        Learned per-feature variance of the Gaussian likelihood, in the data's units (None
-        for Bernoulli).
-    linear_start_ : {"ppca", "fa"} or None
-        The linear model the Gaussian VAE started from: the one ``init`` names, or with
-        ``init="auto"`` the one with the higher log-likelihood on the validation rows, or in
-        10-fold cross-validation when there are fewer than 100 of them (see
-        ``skvae._init``). None for Bernoulli, for ``init="random"``, or when the data has a
-        single feature or row.
-    hidden_layer_sizes_ : tuple of int
-        The hidden layer widths used ("auto" resolved).
-    batch_size_ : int
-        The batch size used ("auto" resolved, capped at the training rows).
-    learning_rate_ : float
-        The learning rate at the end of the last ``fit`` / ``partial_fit``:
-        ``learning_rate``, or a tenth of it per diverged epoch that was run again and per
-        plateau of the validation loss (see ``n_iter_no_change``). A
-        ``warm_start`` fit or a further ``partial_fit`` continues at this rate until
-        ``learning_rate`` is changed.
-    kl_per_component_ : ndarray of shape (n_components,)
-        KL divergence of each latent component, averaged over the training rows: components
-        near 0 are unused (collapsed).
-    loss_curve_ : list of float
-        Training loss (reconstruction NLL + β·KL, nats per row) per epoch.
-    validation_scores_ : list of float
-        Held-out ELBO (with the target β; higher is better) per epoch, with early stopping.
-    best_validation_score_ : float or None
-        Best of ``validation_scores_`` and of the starting weights' held-out ELBO; its
-        weights are the ones kept.
-    history_ : dict of lists
-        Per epoch: "loss", "reconstruction", "kl", "beta", "val_loss",
-        "val_reconstruction", "val_kl" (NaN where not measured).
-    n_iter_ : int
-        Epochs run by the last ``fit`` (or the total of ``partial_fit`` calls).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X has feature names that are all strings."""
-
-
-def vae_init(n_components=2, **own):
-    """An ``__init__`` that only stores its arguments: ``n_components`` (positional), then
-    the shared :data:`VAE_PARAMS` and the estimator's ``own`` keyword-only parameters.
-
-    Its ``__signature__`` lists every parameter, which is what ``get_params``, ``clone``
-    and ``GridSearchCV`` read.
-    """
-    kinds = inspect.Parameter
-    signature = inspect.Signature(
-        [
-            kinds("self", kinds.POSITIONAL_OR_KEYWORD),
-            kinds("n_components", kinds.POSITIONAL_OR_KEYWORD, default=n_components),
-            *(kinds(n, kinds.KEYWORD_ONLY, default=d) for n, d in {**VAE_PARAMS, **own}.items()),
-        ]
-    )
-
-    def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature
-    return __init__
-
-
-def validate_table(estimator, X, **kwargs):
-    """sklearn's ``validate_data``; a DataFrame with text, categorical, date or duration
-    columns (or an array of dates) gets an error that names them and says how to encode
-    them (sklearn's says only "could not convert string to float: 'x'", about a value, not
-    a column, and converts dates to nanoseconds without a word)."""
-    dtypes = getattr(X, "dtypes", None)
-    if hasattr(dtypes, "items"):
-        dated = [(str(c), str(t)) for c, t in dtypes.items()
-                 if getattr(t, "kind", None) in ("M", "m")]
-        if dated:
-            raise _non_numeric_error(estimator, dated)
-    elif getattr(getattr(X, "dtype", None), "kind", None) in ("M", "m"):
-        raise ValueError(
-            f"{type(estimator).__name__} needs numeric features, but X holds dates or "
-            f"durations ({X.dtype}). Convert them to numbers first, e.g. days since a "
-            "reference date."
-        )
-    try:
-        return validate_data(estimator, X, **kwargs)
-    except (ValueError, TypeError) as error:
-        if not hasattr(dtypes, "items"):
-            raise
-        columns = [(str(c), str(t)) for c, t in dtypes.items()
-                   if getattr(t, "kind", "O") not in "biuf" and not _is_numeric(X[c])]
-        if not columns:
-            raise  # another problem (names, widths, values): sklearn's message says it
-        raise _non_numeric_error(estimator, columns) from error
-
-
-def _non_numeric_error(estimator, columns):
-    named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
-    dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
-    return ValueError(
-        f"{type(estimator).__name__} needs numeric features, but X has "
-        f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
-        "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
-        + (" (dates and durations: as numbers, e.g. days since a reference date)"
-           if dates else "")
-        + ", or drop them."
-    )
-
-
-def _is_numeric(column):
-    try:
-        np.asarray(column, dtype=np.float64)
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
-def _check_hidden_layer_sizes(sizes):
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        sizes = None
-    if sizes is None or not all(
-        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
-    ):
-        raise ValueError(
-            "hidden_layer_sizes must be 'auto' or a tuple of positive ints, e.g. (256, 128), "
-            f"or () for no hidden layer; got {sizes if sizes is not None else 'a non-sequence'}."
-        )
-    return tuple(int(s) for s in sizes)
-
 
 def build_vae(n_features, arch, beta, seeds, noise_floor):
     """The one builder of the Keras VAE (:func:`skvae._model.build_vae`), imported on first
@@ -353,31 +45,10 @@ def _build_seeds(rng):
     return iter(rng.randint(0, 2**31 - 1, size=64).tolist())
 
 
-class _BaseVAE(BaseEstimator):
+class _BaseVAE(InferenceMixin, BaseEstimator):
     """Fitting, validation, inference and persistence shared by skvae's estimators."""
 
-    _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
-        "activation": [StrOptions(set(_config.ACTIVATIONS))],
-        "likelihood": [StrOptions(set(_config.LIKELIHOODS))],
-        "init": [StrOptions(set(_config.INITS))],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
-        "optimizer": [StrOptions(set(_config.OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
-        "linear_mixture": [Interval(Real, 0, 1, closed="left")],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-    }
+    _parameter_constraints = dict(PARAMETER_CONSTRAINTS)
 
     # ------------------------------------------------------------------ fitting
 
@@ -506,7 +177,7 @@ class _BaseVAE(BaseEstimator):
             ensure_min_samples=1,
             ensure_all_finite="allow-nan",
         )
-        self._check_values(X, "X")
+        check_values(X, "X", self.likelihood)
         empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.size else []
         if len(empty):
             raise ValueError(
@@ -523,34 +194,15 @@ class _BaseVAE(BaseEstimator):
                 "scratch (warm_start=False, or a first partial_fit chunk with NaN)."
             )
         if not reset and hasattr(self, "_arch_params") and any(
-            self._arch_params[name] != getattr(self, name) for name in _ARCH_PARAMS
+            self._arch_params[name] != getattr(self, name) for name in ARCH_PARAMS
         ):
-            changed = [n for n in _ARCH_PARAMS if self._arch_params[n] != getattr(self, n)]
+            changed = [n for n in ARCH_PARAMS if self._arch_params[n] != getattr(self, n)]
             raise ValueError(
                 f"warm_start / partial_fit continue the fitted network, but {changed} "
                 "changed since it was built. Set warm_start=False (or use a fresh "
                 "estimator) to fit a new one."
             )
         return X
-
-    def _check_values(self, X, name, hint="MinMaxScaler", likelihood=None):
-        if not X.size or np.isnan(X).all():
-            return
-        if (likelihood or self.likelihood) == "bernoulli":
-            low, high = np.nanmin(X), np.nanmax(X)
-            if low < 0 or high > 1:
-                raise ValueError(
-                    f"likelihood='bernoulli' needs {name} in [0, 1]; got min={low:.4g}, "
-                    f"max={high:.4g}. Scale with {hint} or use likelihood='gaussian'."
-                )
-        else:
-            biggest = np.nanmax(np.abs(X))
-            if biggest > _config.MAX_ABS_INPUT:
-                raise ValueError(
-                    f"{name} has values as large as {biggest:.3g} in magnitude; the network "
-                    f"computes in float32, where squares above ~1e38 overflow. Scale {name} "
-                    "first, e.g. with StandardScaler."
-                )
 
     def _build(self, X, rng):
         if self.likelihood != "gaussian" and self.init in ("best", "ppca", "fa"):
@@ -560,13 +212,13 @@ class _BaseVAE(BaseEstimator):
                 "Pass init='auto' (or 'random'), or likelihood='gaussian'."
             )
         n_samples, n_features = X.shape
-        self._arch_params = {name: getattr(self, name) for name in _ARCH_PARAMS}
+        self._arch_params = {name: getattr(self, name) for name in ARCH_PARAMS}
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, str):
             hidden = _config.hidden_layer_sizes(n_samples, n_features)
         self._arch = {
             **self._arch_params,
-            "hidden_layer_sizes": _check_hidden_layer_sizes(hidden),
+            "hidden_layer_sizes": check_hidden_layer_sizes(hidden),
             "missing_indicator": bool(np.isnan(X).any()),
         }
         self.hidden_layer_sizes_ = self._arch["hidden_layer_sizes"]
@@ -593,23 +245,6 @@ class _BaseVAE(BaseEstimator):
         """The estimator a user called, for warnings and errors: a ``VAEImputer`` fits its
         VAE through a ``VAETransformer`` and names it its own (``_reported_as``)."""
         return getattr(self, "_reported_as", type(self).__name__)
-
-    def _to_model(self, X):
-        """``(x, encoder_input, observed)``: X on the scale the network works on
-        (standardized for the Gaussian likelihood) with missing cells set to 0, what the
-        encoder reads (``[x, missing]`` for a network fitted with missing values, else x),
-        and the observed-cell mask (None when nothing is missing: the NaN-free path is the
-        same code as before missing values were supported).
-        """
-        x = X if self._standardizer is None else self._standardizer.forward(X)
-        missing = np.isnan(x)
-        any_missing = missing.any()
-        if any_missing:
-            x = np.where(missing, 0, x).astype(x.dtype, copy=False)
-        encoder_input = x
-        if self._arch["missing_indicator"]:
-            encoder_input = np.concatenate([x, missing.astype(x.dtype)], axis=1)
-        return x, encoder_input, ~missing if any_missing else None
 
     def _fit_from_start(self, x, X_model, train_rows, val_rows, rng):
         """Start (see :meth:`_start`) and train; with ``init="best"``, where the start is FA
@@ -816,154 +451,6 @@ class _BaseVAE(BaseEstimator):
         else:
             self._x_log_var = None
             self.mean_ = self.scale_ = self.noise_variance_ = None
-
-    # ---------------------------------------------------------------- inference
-
-    def _encode(self, X):
-        """[mean, log_var] of q(z | x) for validated rows X. A row with no observed cell
-        gets the prior, N(0, I): with nothing observed, the posterior is the prior."""
-
-        def encode(X):
-            _, encoder_input, observed = self._to_model(X)
-            mean, log_var = self._encoder_stack(encoder_input)
-            return _scoring.prior_where_nothing_observed(mean, log_var, observed)
-
-        return self._precise(X, encode)
-
-    def _precise(self, X, compute):
-        """``compute(X)`` (a tuple of per-row arrays, or None entries), with the float32 rows
-        that lie beyond ``_config.FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
-        computed in float64 apart from the others, so that the other rows' results do not
-        change (their random draws do, with ``sample_posterior``). The merged results are
-        float32 where every value fits in float32 (codes, fills), else float64 (the score
-        of such a row can be below -3.4e38)."""
-        if X.dtype != np.float32 or self._standardizer is None or not len(X):
-            return compute(X)
-        mean, scale = self._standardizer.mean, self._standardizer.scale
-        reach = _config.FLOAT32_MAX_STANDARDIZED * scale
-        # Bounds in float32: the test makes boolean temporaries, not a float64 copy of X.
-        low, high = (mean - reach).astype(np.float32), (mean + reach).astype(np.float32)
-        far = ((X < low) | (X > high)).any(axis=1)
-        if not far.any():
-            return compute(X)
-        parts = compute(X[~far]), compute(X[far].astype(np.float64))
-        merged = []
-        for near_part, far_part in zip(*parts):
-            if near_part is None:
-                merged.append(None)
-                continue
-            out = np.empty((len(X), *far_part.shape[1:]), np.float64)
-            out[~far], out[far] = near_part, far_part
-            fits = np.all(np.abs(out[np.isfinite(out)]) <= np.finfo(np.float32).max)
-            merged.append(out.astype(np.float32) if fits else out)
-        return tuple(merged)
-
-    def _decode(self, Z):
-        """The decoder mean for latent codes Z, in the data's units."""
-        (out,) = self._decoder_stack(Z)
-        return out if self._standardizer is None else self._standardizer.inverse(out)
-
-    def _check_input(self, X):
-        check_is_fitted(self)
-        return validate_table(
-            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
-        )
-
-    def _score_samples(self, X):
-        """Importance-weighted log p(x) per validated row, in the data's units."""
-        if self._arch["likelihood"] == "bernoulli":
-            # log-probabilities are undefined outside [0, 1]; transform needs no such check.
-            self._check_values(X, "X", "MinMaxScaler(clip=True)", likelihood="bernoulli")
-        else:
-            self._check_values(X, "X", likelihood="gaussian")
-        return self._importance_sampling(X)[0]
-
-    def _importance_sampling(self, X, fill=None, rng=None):
-        """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
-        :func:`skvae._scoring.importance_sampling`. An all-missing row scores 0 (the
-        probability of observing nothing is 1)."""
-        return self._precise(X, lambda X: self._importance_sampling_rows(X, fill, rng))
-
-    def _importance_sampling_rows(self, X, fill, rng):
-        eps = np.random.RandomState(self._score_seed).standard_normal(
-            (self.n_importance_samples, self._arch["n_components"])
-        )
-        x, encoder_input, observed = self._to_model(X)
-        scores, filled = _scoring.importance_sampling(
-            x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
-            self._x_log_var,
-            encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
-        )
-        scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
-        if self._standardizer is not None:
-            log_scale = np.log(self._standardizer.scale)
-            if observed is None:
-                scores -= scores.dtype.type(self._standardizer.log_scale)
-            else:
-                scores -= (observed @ log_scale).astype(scores.dtype)
-            if filled is not None:
-                filled = self._standardizer.inverse(filled)
-        return scores, filled
-
-    def _mix_linear(self, scores, x, observed, filled=None, fill=None, rng=None):
-        """The mixture of ``linear_mixture``, on the network's scale: returns
-        ``(log((1 - w) exp(scores) + w p_linear(x)), filled)`` per row, unchanged without a
-        linear start or with w = 0. With ``fill``, ``filled`` becomes the mixture's: its
-        "mean" is ``(1 - P) fill_VAE + P E_linear[x | x_observed]``, P the linear part's
-        posterior weight ``w p_linear / mixture``; "draw" takes the linear model's draw with
-        probability P. (P is ~0 for a row the VAE explains: w = 0.01 and p_VAE >> p_linear.)"""
-        density = getattr(self, "_linear_density", None)  # None in pickles before it
-        if density is None or self.linear_mixture == 0:
-            return scores, filled
-        from skvae import _init
-
-        w = self.linear_mixture
-        if fill is None:
-            linear = _init.observed_log_likelihood(x, *density, observed=observed)
-        else:
-            linear, linear_filled = _init.linear_fill(x, *density, observed, fill, rng)
-        mixed = np.logaddexp(np.log1p(-w) + scores.astype(np.float64), np.log(w) + linear)
-        if observed is not None:  # nothing observed: probability 1 under both, exactly 0
-            empty = ~observed.any(axis=1)
-            mixed[empty] = scores[empty]
-        if fill is not None:
-            share = np.exp(np.log(w) + linear - mixed)[:, None]  # P(linear | x_observed)
-            if fill == "mean":
-                filled = ((1 - share) * filled + share * linear_filled).astype(filled.dtype)
-            else:
-                pick = rng.uniform(size=len(share)) < share[:, 0]
-                filled[pick] = linear_filled[pick]
-        return mixed.astype(scores.dtype), filled
-
-    def _feature_log_likelihood(self, X):
-        """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""
-        return self._precise(X, lambda X: (self._feature_log_likelihood_rows(X),))[0]
-
-    def _feature_log_likelihood_rows(self, X):
-        x, encoder_input, observed = self._to_model(X)
-        mean, log_var = self._encoder_stack(encoder_input)
-        mean, _ = _scoring.prior_where_nothing_observed(mean, log_var, observed)
-        (decoded,) = self._decoder_logits(mean)
-        terms = _likelihoods.entry_log_likelihood(
-            x, decoded, self._arch["likelihood"], self._x_log_var
-        )
-        if self._standardizer is not None:
-            terms -= np.log(self._standardizer.scale).astype(terms.dtype)
-        return terms if observed is None else np.where(observed, terms, 0)
-
-    def _impute(self, X, sample_posterior=False, random_state=None):
-        """X with each NaN replaced by its conditional mean given the row's observed cells
-        (or a draw from the conditional distribution), estimated by importance sampling."""
-        rng = check_random_state(random_state) if sample_posterior else None
-        missing = np.isnan(X)
-        holed = np.flatnonzero(missing.any(axis=1))  # complete rows need no sampling
-        out = X.copy()
-        if len(holed):
-            _, filled = self._importance_sampling(
-                X[holed], fill="draw" if sample_posterior else "mean", rng=rng
-            )
-            out[holed] = np.where(missing[holed], filled, X[holed])
-        return out
 
     # ------------------------------------------------------------- sklearn glue
 

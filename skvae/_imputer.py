@@ -5,9 +5,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from skvae._base import (
-    PARAMS_ADDED_LATER, VAE_PARAMS, VAE_PARAMS_DOC, _BaseVAE, vae_init, validate_table,
+from skvae._params import (
+    PARAMETER_CONSTRAINTS, PARAMS_ADDED_LATER, VAE_PARAMS, VAE_PARAMS_DOC, vae_init,
 )
+from skvae._validation import validate_table
 from skvae._transformer import VAETransformer
 
 
@@ -110,7 +111,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     )
 
     _parameter_constraints = {
-        **_BaseVAE._parameter_constraints,
+        **PARAMETER_CONSTRAINTS,
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "sample_posterior": ["boolean"],

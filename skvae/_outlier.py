@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skvae import _config
-from skvae._base import VAE_ATTRIBUTES_DOC, VAE_PARAMS_DOC, _BaseVAE, vae_init
+from skvae._base import _BaseVAE
+from skvae._params import VAE_ATTRIBUTES_DOC, VAE_PARAMS_DOC, vae_init
 
 class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     __doc__ = f"""Outlier detection with a variational autoencoder's log-likelihood.

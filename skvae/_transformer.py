@@ -7,7 +7,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import VAE_ATTRIBUTES_DOC, VAE_PARAMS_DOC, _BaseVAE, vae_init
+from skvae._base import _BaseVAE
+from skvae._params import VAE_ATTRIBUTES_DOC, VAE_PARAMS_DOC, vae_init
 
 
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE):

@@ -1,0 +1,176 @@
+"""The inference every fitted skvae estimator shares: rows to the network's scale, codes,
+decodes, importance-weighted scores and fills (with the linear mixture), on the NumPy
+runtime. A mixin of :class:`skvae._base._BaseVAE`: it reads the fitted state that
+``fit`` leaves (``_standardizer``, ``_encoder_stack``, ``_decoder_logits`` ...)."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from skvae import _config, _init, _likelihoods, _scoring
+from skvae._validation import check_values, validate_table
+
+
+class InferenceMixin:
+    """Codes, decodes, scores and fills of a fitted VAE (see the module docstring)."""
+
+    def _to_model(self, X):
+        """``(x, encoder_input, observed)``: X on the scale the network works on
+        (standardized for the Gaussian likelihood) with missing cells set to 0, what the
+        encoder reads (``[x, missing]`` for a network fitted with missing values, else x),
+        and the observed-cell mask (None when nothing is missing: the NaN-free path is the
+        same code as before missing values were supported).
+        """
+        x = X if self._standardizer is None else self._standardizer.forward(X)
+        missing = np.isnan(x)
+        any_missing = missing.any()
+        if any_missing:
+            x = np.where(missing, 0, x).astype(x.dtype, copy=False)
+        encoder_input = x
+        if self._arch["missing_indicator"]:
+            encoder_input = np.concatenate([x, missing.astype(x.dtype)], axis=1)
+        return x, encoder_input, ~missing if any_missing else None
+
+    def _encode(self, X):
+        """[mean, log_var] of q(z | x) for validated rows X. A row with no observed cell
+        gets the prior, N(0, I): with nothing observed, the posterior is the prior."""
+
+        def encode(X):
+            _, encoder_input, observed = self._to_model(X)
+            mean, log_var = self._encoder_stack(encoder_input)
+            return _scoring.prior_where_nothing_observed(mean, log_var, observed)
+
+        return self._precise(X, encode)
+
+    def _precise(self, X, compute):
+        """``compute(X)`` (a tuple of per-row arrays, or None entries), with the float32 rows
+        that lie beyond ``_config.FLOAT32_MAX_STANDARDIZED`` standard deviations in some feature
+        computed in float64 apart from the others, so that the other rows' results do not
+        change (their random draws do, with ``sample_posterior``). The merged results are
+        float32 where every value fits in float32 (codes, fills), else float64 (the score
+        of such a row can be below -3.4e38)."""
+        if X.dtype != np.float32 or self._standardizer is None or not len(X):
+            return compute(X)
+        mean, scale = self._standardizer.mean, self._standardizer.scale
+        reach = _config.FLOAT32_MAX_STANDARDIZED * scale
+        # Bounds in float32: the test makes boolean temporaries, not a float64 copy of X.
+        low, high = (mean - reach).astype(np.float32), (mean + reach).astype(np.float32)
+        far = ((X < low) | (X > high)).any(axis=1)
+        if not far.any():
+            return compute(X)
+        parts = compute(X[~far]), compute(X[far].astype(np.float64))
+        merged = []
+        for near_part, far_part in zip(*parts):
+            if near_part is None:
+                merged.append(None)
+                continue
+            out = np.empty((len(X), *far_part.shape[1:]), np.float64)
+            out[~far], out[far] = near_part, far_part
+            fits = np.all(np.abs(out[np.isfinite(out)]) <= np.finfo(np.float32).max)
+            merged.append(out.astype(np.float32) if fits else out)
+        return tuple(merged)
+
+    def _decode(self, Z):
+        """The decoder mean for latent codes Z, in the data's units."""
+        (out,) = self._decoder_stack(Z)
+        return out if self._standardizer is None else self._standardizer.inverse(out)
+
+    def _check_input(self, X):
+        check_is_fitted(self)
+        return validate_table(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+
+    def _score_samples(self, X):
+        """Importance-weighted log p(x) per validated row, in the data's units."""
+        if self._arch["likelihood"] == "bernoulli":
+            # log-probabilities are undefined outside [0, 1]; transform needs no such check.
+            check_values(X, "X", "bernoulli", "MinMaxScaler(clip=True)")
+        else:
+            check_values(X, "X", "gaussian")
+        return self._importance_sampling(X)[0]
+
+    def _importance_sampling(self, X, fill=None, rng=None):
+        """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
+        :func:`skvae._scoring.importance_sampling`. An all-missing row scores 0 (the
+        probability of observing nothing is 1)."""
+        return self._precise(X, lambda X: self._importance_sampling_rows(X, fill, rng))
+
+    def _importance_sampling_rows(self, X, fill, rng):
+        eps = np.random.RandomState(self._score_seed).standard_normal(
+            (self.n_importance_samples, self._arch["n_components"])
+        )
+        x, encoder_input, observed = self._to_model(X)
+        scores, filled = _scoring.importance_sampling(
+            x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
+            self._x_log_var,
+            encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
+        )
+        scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
+        if self._standardizer is not None:
+            log_scale = np.log(self._standardizer.scale)
+            if observed is None:
+                scores -= scores.dtype.type(self._standardizer.log_scale)
+            else:
+                scores -= (observed @ log_scale).astype(scores.dtype)
+            if filled is not None:
+                filled = self._standardizer.inverse(filled)
+        return scores, filled
+
+    def _mix_linear(self, scores, x, observed, filled=None, fill=None, rng=None):
+        """The mixture of ``linear_mixture``, on the network's scale: returns
+        ``(log((1 - w) exp(scores) + w p_linear(x)), filled)`` per row, unchanged without a
+        linear start or with w = 0. With ``fill``, ``filled`` becomes the mixture's: its
+        "mean" is ``(1 - P) fill_VAE + P E_linear[x | x_observed]``, P the linear part's
+        posterior weight ``w p_linear / mixture``; "draw" takes the linear model's draw with
+        probability P. (P is ~0 for a row the VAE explains: w = 0.01 and p_VAE >> p_linear.)"""
+        density = getattr(self, "_linear_density", None)  # None in pickles before it
+        if density is None or self.linear_mixture == 0:
+            return scores, filled
+        w = self.linear_mixture
+        if fill is None:
+            linear = _init.observed_log_likelihood(x, *density, observed=observed)
+        else:
+            linear, linear_filled = _init.linear_fill(x, *density, observed, fill, rng)
+        mixed = np.logaddexp(np.log1p(-w) + scores.astype(np.float64), np.log(w) + linear)
+        if observed is not None:  # nothing observed: probability 1 under both, exactly 0
+            empty = ~observed.any(axis=1)
+            mixed[empty] = scores[empty]
+        if fill is not None:
+            share = np.exp(np.log(w) + linear - mixed)[:, None]  # P(linear | x_observed)
+            if fill == "mean":
+                filled = ((1 - share) * filled + share * linear_filled).astype(filled.dtype)
+            else:
+                pick = rng.uniform(size=len(share)) < share[:, 0]
+                filled[pick] = linear_filled[pick]
+        return mixed.astype(scores.dtype), filled
+
+    def _feature_log_likelihood(self, X):
+        """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""
+        return self._precise(X, lambda X: (self._feature_log_likelihood_rows(X),))[0]
+
+    def _feature_log_likelihood_rows(self, X):
+        x, encoder_input, observed = self._to_model(X)
+        mean, log_var = self._encoder_stack(encoder_input)
+        mean, _ = _scoring.prior_where_nothing_observed(mean, log_var, observed)
+        (decoded,) = self._decoder_logits(mean)
+        terms = _likelihoods.entry_log_likelihood(
+            x, decoded, self._arch["likelihood"], self._x_log_var
+        )
+        if self._standardizer is not None:
+            terms -= np.log(self._standardizer.scale).astype(terms.dtype)
+        return terms if observed is None else np.where(observed, terms, 0)
+
+    def _impute(self, X, sample_posterior=False, random_state=None):
+        """X with each NaN replaced by its conditional mean given the row's observed cells
+        (or a draw from the conditional distribution), estimated by importance sampling."""
+        rng = check_random_state(random_state) if sample_posterior else None
+        missing = np.isnan(X)
+        holed = np.flatnonzero(missing.any(axis=1))  # complete rows need no sampling
+        out = X.copy()
+        if len(holed):
+            _, filled = self._importance_sampling(
+                X[holed], fill="draw" if sample_posterior else "mean", rng=rng
+            )
+            out[holed] = np.where(missing[holed], filled, X[holed])
+        return out

@@ -1,0 +1,79 @@
+"""Input checks shared by the estimators: sklearn's validate_data with errors that name
+the offending columns, and the value ranges each likelihood accepts."""
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from skvae import _config
+
+
+def validate_table(estimator, X, **kwargs):
+    """sklearn's ``validate_data``; a DataFrame with text, categorical, date or duration
+    columns (or an array of dates) gets an error that names them and says how to encode
+    them (sklearn's says only "could not convert string to float: 'x'", about a value, not
+    a column, and converts dates to nanoseconds without a word)."""
+    dtypes = getattr(X, "dtypes", None)
+    if hasattr(dtypes, "items"):
+        dated = [(str(c), str(t)) for c, t in dtypes.items()
+                 if getattr(t, "kind", None) in ("M", "m")]
+        if dated:
+            raise _non_numeric_error(estimator, dated)
+    elif getattr(getattr(X, "dtype", None), "kind", None) in ("M", "m"):
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric features, but X holds dates or "
+            f"durations ({X.dtype}). Convert them to numbers first, e.g. days since a "
+            "reference date."
+        )
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except (ValueError, TypeError) as error:
+        if not hasattr(dtypes, "items"):
+            raise
+        columns = [(str(c), str(t)) for c, t in dtypes.items()
+                   if getattr(t, "kind", "O") not in "biuf" and not _is_numeric(X[c])]
+        if not columns:
+            raise  # another problem (names, widths, values): sklearn's message says it
+        raise _non_numeric_error(estimator, columns) from error
+
+
+def _non_numeric_error(estimator, columns):
+    named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
+    dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
+    return ValueError(
+        f"{type(estimator).__name__} needs numeric features, but X has "
+        f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
+        "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
+        + (" (dates and durations: as numbers, e.g. days since a reference date)"
+           if dates else "")
+        + ", or drop them."
+    )
+
+
+def _is_numeric(column):
+    try:
+        np.asarray(column, dtype=np.float64)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def check_values(X, name, likelihood, hint="MinMaxScaler"):
+    """Refuse values the likelihood cannot take: outside [0, 1] for Bernoulli, beyond
+    ``_config.MAX_ABS_INPUT`` for Gaussian (float32 overflows)."""
+    if not X.size or np.isnan(X).all():
+        return
+    if likelihood == "bernoulli":
+        low, high = np.nanmin(X), np.nanmax(X)
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"likelihood='bernoulli' needs {name} in [0, 1]; got min={low:.4g}, "
+                f"max={high:.4g}. Scale with {hint} or use likelihood='gaussian'."
+            )
+    else:
+        biggest = np.nanmax(np.abs(X))
+        if biggest > _config.MAX_ABS_INPUT:
+            raise ValueError(
+                f"{name} has values as large as {biggest:.3g} in magnitude; the network "
+                f"computes in float32, where squares above ~1e38 overflow. Scale {name} "
+                "first, e.g. with StandardScaler."
+            )
