@@ -9,7 +9,6 @@ imported on the first ``fit`` (or unpickling of a fitted estimator), so ``import
 stays fast.
 """
 
-import copy
 import logging
 import sys
 import warnings
@@ -28,6 +27,7 @@ from skvae._params import (
     check_hidden_layer_sizes,
 )
 from skvae._standardize import Standardizer
+from skvae._start import LinearStartMixin
 from skvae._validation import check_values, validate_table
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def _build_seeds(rng):
     return iter(rng.randint(0, 2**31 - 1, size=64).tolist())
 
 
-class _BaseVAE(InferenceMixin, BaseEstimator):
+class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
     """Fitting, validation, inference and persistence shared by skvae's estimators."""
 
     _parameter_constraints = dict(PARAMETER_CONSTRAINTS)
@@ -142,32 +142,6 @@ class _BaseVAE(InferenceMixin, BaseEstimator):
         self._after_fit(X)
         return self
 
-    def _warn_small_first_chunk(self, x):
-        """After the first partial_fit chunk's start: say so when the chunk had too few rows
-        for it (see skvae._init.rows_to_trust_fa)."""
-        from skvae._init import rows_to_trust_fa
-
-        n_rows, n_features = x.shape
-        enough = rows_to_trust_fa(n_features, self.n_components)
-        if self.likelihood != "gaussian" or n_features < 2 or n_rows >= enough:
-            return
-        if self.init == "random":
-            start = "init='random' has no linear start to fit to them"
-        elif self._linear_density is None:
-            start = "they are too few for a linear start"
-        else:
-            rank = self._linear_density[0].shape[1]
-            start = f"the linear start is PPCA of rank {rank} (FA would over-fit them)"
-        warnings.warn(
-            f"{self._reported_name()}.partial_fit: the first chunk fixes the "
-            f"standardization and the linear start, and {n_rows} rows are few for "
-            f"n_components={self.n_components}: {start}, and a feature that barely varies "
-            "in these rows is scaled up for all later ones. Pass at least "
-            f"{enough} rows in the first call.",
-            UserWarning,
-            stacklevel=3,
-        )
-
     def _validate_training_data(self, X, reset):
         X = validate_table(
             self,
@@ -245,83 +219,6 @@ class _BaseVAE(InferenceMixin, BaseEstimator):
         """The estimator a user called, for warnings and errors: a ``VAEImputer`` fits its
         VAE through a ``VAETransformer`` and names it its own (``_reported_as``)."""
         return getattr(self, "_reported_as", type(self).__name__)
-
-    def _fit_from_start(self, x, X_model, train_rows, val_rows, rng):
-        """Start (see :meth:`_start`) and train; with ``init="best"``, where the start is FA
-        and there are validation rows, train from PPCA as well and keep the fit with the
-        better validation score (its warnings alone are raised). Each fit is bitwise the one
-        ``init="auto"`` / ``init="ppca"`` would give."""
-        if self.init != "best" or val_rows is None:
-            self._start(x, train_rows, val_rows)
-            return self._train(X_model, train_rows, val_rows, rng, max_epochs=self.max_iter)
-        initial = self._vae.get_weights()  # before any start: the layers' initialisation
-        floor, fits = self._noise_floor, []
-        for method in ("auto", "ppca"):
-            if fits:
-                if fits[0][1]["linear_start_"] != "fa":
-                    break  # the start was PPCA (or none): nothing else to try
-                self._vae.set_weights(initial)
-                self._noise_floor = floor
-                self._vae.set_noise_floor(floor)
-                self._optimizer_state, self._epochs_seen = None, 0
-                self._learning_rate_used = (None, None)
-            self._start(x, train_rows, val_rows, method)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = self._train(X_model, train_rows, val_rows, copy.deepcopy(rng),
-                                     max_epochs=self.max_iter)
-            losses = [v for v in result.history["val_loss"] if np.isfinite(v)]
-            if result.start_val_loss is not None and np.isfinite(result.start_val_loss):
-                losses.append(result.start_val_loss)
-            state = {name: getattr(self, name) for name in self._FIT_STATE}
-            state["weights"] = self._vae.get_weights()
-            fits.append((min(losses, default=np.inf), state, result, caught))
-        _, state, result, caught = min(fits, key=lambda fit: fit[0])  # FA's on a tie
-        self._vae.set_weights(state.pop("weights"))
-        self._vae.set_noise_floor(state["_noise_floor"])
-        for name, value in state.items():
-            setattr(self, name, value)
-        for caught_warning in caught:
-            warnings.warn_explicit(caught_warning.message, caught_warning.category,
-                                   caught_warning.filename, caught_warning.lineno)
-        return result
-
-    #: What a fit from one start leaves on the estimator, besides the network's weights.
-    _FIT_STATE = ("linear_start_", "_linear_density", "_noise_floor", "_optimizer_state",
-                  "_epochs_seen", "learning_rate_", "_learning_rate_used", "batch_size_")
-
-    def _start(self, X_model, train_rows, val_rows, method=None):
-        """Gaussian likelihood: start from the better of PPCA and FA (see skvae._init), or
-        the one ``method`` (default: ``init``; "best" starts as "auto") names, fitted to the
-        standardized rows with missing cells at 0 (the feature's mean)."""
-        self.linear_start_ = None
-        self._linear_density = None
-        method = self.init if method is None else method
-        method = "auto" if method == "best" else method
-        if self._arch["likelihood"] != "gaussian" or method == "random":
-            return
-        from skvae import _init
-
-        from skvae import _model
-
-        x_train = X_model if train_rows is None else X_model[train_rows]
-        x_val = None if val_rows is None else X_model[val_rows]
-        start = _init.linear_start(
-            x_train, x_val, self.n_components, self._noise_floor, self._init_seed,
-            method=method,
-        )
-        if start is not None:
-            loadings, noise_variance, mean, self.linear_start_ = start
-            # A feature the start determines exactly (one-hot columns) keeps its precision
-            # in training: the lower floor it was given there (see EXACT_NOISE_FLOOR).
-            pinned = noise_variance < np.asarray(self._noise_floor)
-            if pinned.any():
-                self._noise_floor = np.where(pinned, _config.EXACT_NOISE_FLOOR,
-                                             self._noise_floor)
-                self._vae.set_noise_floor(self._noise_floor)
-            _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
-            # Kept for linear_mixture: the start is part of the density score_samples gives.
-            self._linear_density = (loadings, noise_variance, mean)
 
     def _split(self, X, rng):
         """(train row indices, validation row indices), or (None, None) without early
