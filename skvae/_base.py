@@ -10,7 +10,6 @@ stays fast.
 """
 
 import logging
-import sys
 import warnings
 
 import numpy as np
@@ -26,6 +25,7 @@ from skvae._params import (
     PARAMS_ADDED_LATER,
     check_hidden_layer_sizes,
 )
+from skvae._progress import progress
 from skvae._standardize import Standardizer
 from skvae._start import LinearStartMixin
 from skvae._validation import check_values, validate_table
@@ -244,6 +244,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         if isinstance(batch_size, str):
             batch_size = _config.batch_size(n_train)
         self.batch_size_ = batch_size = min(batch_size, n_train)
+        if self.verbose:
+            self._report_settings(X_model.shape[1], n_train, val_rows, batch_size)
         # A continued fit (warm_start, partial_fit) keeps a learning rate lowered after a
         # divergence, unless the user has changed learning_rate since.
         asked, used = getattr(self, "_learning_rate_used", (None, None))
@@ -274,7 +276,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         self._learning_rate_used = (self.learning_rate, result.learning_rate)
         retried = ", ".join(f"{lr / _config.LR_BACKOFF:g}" for _, lr in result.retried_at)
         if self.verbose and result.retried_at:
-            _progress(f"Diverged epoch(s) run again at learning_rate {retried}")
+            progress(f"Diverged epoch(s) run again at learning_rate {retried}")
         if result.diverged:
             kept = "the best finite weights were restored"
             if result.n_epochs == 0 and getattr(self, "linear_start_", None):
@@ -293,6 +295,24 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             )
         return result
 
+    def _report_settings(self, width, n_train, val_rows, batch_size):
+        """``verbose``: the choices this fit made from the data's size, in one line."""
+        from skvae import _engine
+
+        n_val = 0 if val_rows is None else len(val_rows)
+        steps = -(-n_train // batch_size)
+        jit = _engine.EpochRunner.use_jit(n_train, width, batch_size)
+        auto = lambda name: " (auto)" if isinstance(getattr(self, name), str) else ""  # noqa: E731
+        decays = (f"on ({n_val} validation rows)" if n_val >= _config.LR_DECAY_MIN_VALIDATION_ROWS
+                  else f"off (needs {_config.LR_DECAY_MIN_VALIDATION_ROWS} validation rows, "
+                  f"has {n_val})")
+        progress(
+            f"{self._reported_name()}: hidden_layer_sizes={self.hidden_layer_sizes_}"
+            f"{auto('hidden_layer_sizes')}, batch_size={batch_size}{auto('batch_size')} "
+            f"({steps} steps per epoch), epochs compiled with XLA: {'yes' if jit else 'no'}, "
+            f"learning-rate plateau decays: {decays}"
+        )
+
     def _report(self, epoch, record, seconds):
         parts = [
             f"Epoch {epoch + 1}/{self._epochs_seen + self.max_iter}",
@@ -303,7 +323,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         ]
         if "val_loss" in record:
             parts.append(f"val_loss: {record['val_loss']:.4f}")
-        _progress(" - ".join(parts))
+        progress(" - ".join(parts))
 
     def _finish(self, result, X, history_reset):
         """Fitted attributes from the trained Keras models."""
@@ -396,9 +416,3 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         self.encoder_ = self._vae.encoder
         self.decoder_ = self._vae.decoder
         self._sync_inference()
-
-
-def _progress(line):
-    """The one place the library writes progress (verbose >= 1): a line on stdout."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()

@@ -9,8 +9,8 @@ scikit-learn on (at most ``_config.LINEAR_START_MAX_ROWS`` of) the training rows
 with the higher log-likelihood on the validation rows (on the training rows without early
 stopping; cross-validated over both when there are fewer than ``_config.CV_BELOW_ROWS``
 validation rows) is chosen and refitted on the training and validation rows together. Its
-densities and conditional fills serve ``linear_mixture``. The measured reasons for the rules
-are on the documentation's "Tuning constants" page.
+densities and conditional fills serve ``linear_mixture``. Why the rules are what they are
+is told on the documentation's "Tuning constants" page.
 """
 
 import warnings
@@ -36,12 +36,9 @@ def linear_start(x_train, x_val, n_components, noise_floor, random_state, method
     method (see ``_config.MIN_ROWS_PER_FACTOR``). A named method is fitted to the training and
     validation rows together, as the chosen one is.
 
-    BLAS runs on one thread here. sklearn's FactorAnalysis does a randomized SVD per
-    iteration, hundreds of products on thin matrices. OpenBLAS' threads cost more than they
-    save on those, and far more when another process uses a core. Measured on 2 cores, with
-    one other process busy, FA(8) on 1,346 x 56 standardized rows (a training fold of the
-    cells table) took 36 s with 2 BLAS threads and 0.46 s with one; on 5,000 Fashion-MNIST
-    rows FA(8) took 2.1 s against 0.45 s and PCA 2.4 s against 0.67 s.
+    BLAS runs on one thread here: sklearn's FactorAnalysis does hundreds of products on thin
+    matrices, where OpenBLAS' threads cost more than they save (timings: the "Tuning
+    constants" page, under LINEAR_START_MAX_ROWS).
     """
     with THREADS.single_blas():
         return _linear_start(x_train, x_val, n_components, noise_floor, random_state, method)
@@ -60,12 +57,26 @@ def few_rows_rank(x, n_components):
     centered rows span fewer dimensions than there are features (n_rows - 1 for distinct
     rows), at most half of those: PPCA's noise variance is the mean of the eigenvalues it
     leaves, so it keeps at least as many non-zero ones as it explains and cannot fit the
-    rows exactly (8 rows that were 2 rows repeated had scored -2.2e11 nats per held-out
-    row)."""
+    rows exactly (see MIN_ROWS_PER_FACTOR on the "Tuning constants" page)."""
     n_features = x.shape[1]
     spread = np.linalg.matrix_rank(x - x.mean(axis=0))
     cap = n_features - 1 if spread >= n_features else spread // 2
     return min(n_components, n_features - 1, cap)
+
+
+def judging(n_train, n_val, n_features, n_components, method):
+    """How :func:`linear_start` picks its model for ``n_train`` training rows (after
+    subsampling to ``_config.LINEAR_START_MAX_ROWS``) and ``n_val`` validation rows:
+    "few rows" (PPCA at a reduced rank, see :func:`rows_to_trust_fa`), "named" (``method``),
+    "cross-validation" (fewer than ``_config.CV_BELOW_ROWS`` validation rows), "validation
+    rows" or "training rows" (the better log-likelihood there)."""
+    if not n_val and n_train < rows_to_trust_fa(n_features, n_components):
+        return "few rows"
+    if method != "auto":
+        return "named"
+    if n_val and n_val < _config.CV_BELOW_ROWS and n_train + n_val <= _config.CV_MAX_ROWS:
+        return "cross-validation"
+    return "validation rows" if n_val else "training rows"
 
 
 def _linear_start(x_train, x_val, n_components, noise_floor, random_state, method):
@@ -77,16 +88,17 @@ def _linear_start(x_train, x_val, n_components, noise_floor, random_state, metho
         return None
     fa_seed = rng.randint(2**31 - 1)
     held_out = x_val is not None and len(x_val) > 0
-    if not held_out and n < rows_to_trust_fa(d, n_components):
+    judged_by = judging(n, len(x_val) if held_out else 0, d, n_components, method)
+    if judged_by == "few rows":
         # Too few rows to trust per-feature noise, and none held out to judge by.
         rank = few_rows_rank(x_train, n_components)
         if rank < 1:
             return None
         return (*_fit("ppca", x_train, rank, noise_floor, fa_seed), "ppca")
     judge = np.asarray(x_val, np.float64) if held_out else x_train
-    if method != "auto":
+    if judged_by == "named":
         scores = {method: 0.0}  # no choice to make
-    elif held_out and len(judge) < _config.CV_BELOW_ROWS and n + len(judge) <= _config.CV_MAX_ROWS:
+    elif judged_by == "cross-validation":
         scores = _cross_validated(np.concatenate([x_train, judge]), rank, noise_floor, fa_seed)
     else:
         scores = {name: _log_likelihood(judge, *_fit(name, x_train, rank, noise_floor, fa_seed))

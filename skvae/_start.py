@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from skvae import _config, _init
+from skvae._progress import progress
 
 
 class LinearStartMixin:
@@ -76,6 +77,16 @@ class LinearStartMixin:
             x_train, x_val, self.n_components, self._noise_floor, self._init_seed,
             method=method,
         )
+        if self.verbose:
+            n_val = 0 if x_val is None else len(x_val)
+            how = _init.judging(min(len(x_train), _config.LINEAR_START_MAX_ROWS), n_val,
+                                x_train.shape[1], self.n_components, method)
+            chosen = "none" if start is None else start[-1].upper()
+            subsampled = (f", fitted to {_config.LINEAR_START_MAX_ROWS} of the training rows"
+                          if len(x_train) > _config.LINEAR_START_MAX_ROWS else "")
+            progress(f"{self._reported_name()}: linear start {chosen} (init={self.init!r}, "
+                     f"judged by {how}: {len(x_train)} training, {n_val} validation rows"
+                     f"{subsampled})")
         if start is not None:
             loadings, noise_variance, mean, self.linear_start_ = start
             # A feature the start determines exactly (one-hot columns) keeps its precision

@@ -654,8 +654,14 @@ def test_verbose_prints_one_line_per_epoch(digits01, capsys):
     VAETransformer(2, hidden_layer_sizes=(16,), max_iter=3, verbose=1,
                    random_state=0).fit(digits01[0])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("Epoch 1/3") and "val_loss" in lines[0] and "kl:" in lines[0]
+    # First the choices made from the data's size, then one line per epoch.
+    assert lines[0] == ("VAETransformer: linear start PPCA (init='auto', judged by validation "
+                        "rows: 1617 training, 180 validation rows)")
+    assert lines[1].startswith("VAETransformer: hidden_layer_sizes=(16,), batch_size=")
+    assert "epochs compiled with XLA: " in lines[1] and "plateau decays: off" in lines[1]
+    epochs = lines[2:]
+    assert len(epochs) == 3
+    assert epochs[0].startswith("Epoch 1/3") and "val_loss" in epochs[0] and "kl:" in epochs[0]
 
 
 def test_verbose_zero_is_silent(digits01, capfd):
