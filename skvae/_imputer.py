@@ -18,11 +18,10 @@ def _imputer_params_doc():
     end = VAE_PARAMS_DOC.index("    linear_mixture : float")
     own = """\
     n_importance_samples : int, default=256
-        Samples per row for the fill (and ``vae_.score_samples``). The encoder's proposal
-        q(z | x) is rougher for rows with holes than for complete rows, and the fill improves
-        with more samples (RMSE of the filled cells at 10 % MCAR with 16 / 128 / 1,024
-        samples: iris 0.51 / 0.46 / 0.42, diabetes 0.80 / 0.74 / 0.72, breast_cancer
-        0.49 / 0.48 / 0.47); 256 costs about 0.1 s per 1,000 rows of 30 features.
+        Samples per row for the fill (and ``vae_.score_samples``); the cost grows linearly.
+        More than the other estimators' 16: the encoder's proposal q(z | x) is rougher for
+        rows with holes, and the fill improves with more samples. See
+        :ref:`default-n-importance-samples`.
 """
     return VAE_PARAMS_DOC[:start] + own + VAE_PARAMS_DOC[end:]
 
@@ -45,12 +44,9 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=8
-        Size of the latent space. Imputation needs more latent dimensions than a 2-D
-        picture does. RMSE of the filled cells at 30 % MCAR (standardized) with 2 / 4 / 8 /
-        16 components: wine 0.85 / 0.82 / 0.80 / 0.85, breast_cancer 0.64 / 0.54 / 0.48 /
-        0.47, diabetes 0.82 / 0.80 / 0.78 / 0.78, iris (4 features) 0.67 / 0.63 / 0.67 /
-        0.67: 8 is best or within 0.01 of it except on iris. Components the data does not
-        need stay unused.
+        Size of the latent space. Filling in values needs more latent dimensions than a
+        2-D picture does; components the data does not need stay unused. See
+        :ref:`default-n-components`.
 {_PARAMS_DOC}
     add_indicator : bool, default=False
         If True, a :class:`~sklearn.impute.MissingIndicator` adds binary columns for the

@@ -27,19 +27,12 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         Size of the latent space.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Expected share of outliers in the training rows. A float sets ``offset_`` to that
-        quantile of the training scores, as ``IsolationForest`` does. "auto" needs no guess:
+        quantile of the training scores, as ``IsolationForest`` does. "auto":
         ``offset_ = median - 3 * 1.4826 * MAD`` of the training scores, i.e. a row is an
         outlier when its log-likelihood lies more than three robust standard deviations
-        below the typical training row's. Log-likelihoods have no fixed scale across data
-        sets (unlike IsolationForest's path-length score, which "auto" thresholds at -0.5),
-        so the threshold is relative to the training rows' own spread. On data with no
-        outliers at all it still flags some rows, most with few features, whose
-        log-likelihoods are skewed: 1,000 standard normal rows, 14 % with 1 feature, 5 %
-        with 2 or 3, 1.5 % with 10 (IsolationForest's "auto": 23 %, 20 %, 6 %); 23 % of a
-        4-column Cauchy table (IsolationForest 1.9 %). A rule on the square root of the
-        distance to the top score flagged 0.1-1.7 % of those rows but found fewer true
-        outliers on ``benchmarks/bench_outliers.py``'s tasks (mean F1 0.18 against 0.24;
-        IsolationForest 0.26), so it was not taken. Pass a float where the share is known.
+        below the typical training row's (log-likelihoods have no fixed scale across data
+        sets). Even on clean data it flags some rows, most when there are few features; pass
+        a float where the share is known. See :ref:`default-contamination`.
 {VAE_PARAMS_DOC}
 
     Attributes

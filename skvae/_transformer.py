@@ -129,7 +129,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
         """Generate rows: draw z ~ N(0, I) and decode it (the decoder mean).
 
         The rows come from the VAE alone, not from ``linear_mixture``'s linear part: that
-        1 % share bounds how unlikely ``score_samples`` may find a row unlike the training
+        small share bounds how unlikely ``score_samples`` may find a row unlike the training
         data, it is not a generator of its own (and its draws, with the linear model's noise,
         would not be decoder means like the rest).
 
