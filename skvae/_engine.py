@@ -30,9 +30,8 @@ def padded_length(n):
 
     XLA compiles one executable per input shape. Without buckets the compiled trainer of an
     architecture (see :class:`TrainerCache`) was compiled again for every new row count:
-    each cross-validation fold, the refit of a grid search, every partial_fit chunk. Measured
-    on 6,667 and 6,666 Fashion-MNIST rows (784-256-128-10): the first epoch on the second
-    row count took 2.3 s against 0.26 s for an epoch that reuses the executable.
+    each cross-validation fold, the refit of a grid search, every partial_fit chunk (the
+    cost: "Shape buckets" in the changelog, 0.2.0).
     """
     n = int(n)
     if n <= 16:
@@ -45,11 +44,11 @@ def resident_tensor(array, dtype=np.float32, align=64, n_rows=None):
     """One float32 copy of ``array`` as a tf.Tensor, without a second transient copy, with
     zero rows appended up to ``n_rows`` (a shape bucket, see :func:`padded_length`).
 
-    ``tf.convert_to_tensor`` of a large array costs twice its size in RSS here (measured:
-    337 MB for 165 MB of data). Instead, copy into a 64-byte-aligned NumPy buffer (the
-    alignment TensorFlow's kernels assume; it aborts the process on an unaligned one) and
-    hand that buffer to TensorFlow through DLPack, which shares it: the data then costs its
-    own size once.
+    ``tf.convert_to_tensor`` of a large array costs twice its size in RSS (see the "Tuning
+    constants" page, "The training engine"). Instead, copy into a 64-byte-aligned NumPy
+    buffer (the alignment TensorFlow's kernels assume; it aborts the process on an unaligned
+    one) and hand that buffer to TensorFlow through DLPack, which shares it: the data then
+    costs its own size once.
     """
     array = np.asarray(array)
     n_rows = len(array) if n_rows is None else int(n_rows)
@@ -83,11 +82,9 @@ class EpochRunner:
 
     The noise ``eps`` of ``z = mean + eps * exp(log_var / 2)`` comes in as an input instead
     of being drawn in the graph by the :class:`Sampling` layer: XLA:CPU compiles TensorFlow's
-    stateless normal sampler (threefry) to scalar integer code. Profiled on Fashion-MNIST
-    (784-150-100-10, batch 128), drawing a step's 1,280 normals took 0.54 ms of a 3.4 ms
-    step; NumPy draws a whole epoch's 550,000 in ~7 ms. Side by side in one process, an
-    epoch took 1.06 s against 1.35 s, and its first call (tracing and compiling) 2.9 s
-    against 3.8 s.
+    stateless normal sampler (threefry) to scalar integer code, a large share of each step,
+    while NumPy draws a whole epoch's noise in milliseconds (the profile: "Noise drawn by
+    NumPy" in the changelog, 0.2.0, and the "Tuning constants" page, "The training engine").
     """
 
     @staticmethod
@@ -110,8 +107,8 @@ class EpochRunner:
         # one trace serves every data set of the same width (see TrainerCache).
         # autograph=False: the graphs hold no Python control flow on tensors (the loop is an
         # explicit tf.while_loop), and AutoGraph's source transformation of the epoch, its
-        # step and the model's loss cost 1.2 s of a first fit's 3.9 s first epoch (profiled,
-        # Fashion-MNIST 784-150-100-10; tracing without it 0.44 s), the same training after.
+        # step and the model's loss was a large part of a first fit's first epoch, and the
+        # training is the same without it ("No AutoGraph" in the changelog, 0.2.0).
         width = vae.encoder.inputs[0].shape[-1]
         self.n_components = n_components = vae.encoder.outputs[0].shape[-1]
         rows = tf.TensorSpec((None, width), tf.float32)
@@ -135,8 +132,8 @@ class EpochRunner:
             input_signature=[rows, codes, tf.TensorSpec((), tf.int32)],
         )
         # The model's weights (in ``vae.weights`` order, as ``get_weights``) and the
-        # optimizer's variables, read in one call: reading them one by one (~90 us each) cost
-        # ~9 ms per epoch on a small table, a third of breast_cancer's 31 ms epochs.
+        # optimizer's variables, read in one call: one eager call per variable was a third of
+        # a small table's epoch (see the "Tuning constants" page, "The training engine").
         self._n_weights = len(vae.weights)
         state = list(vae.weights) + list(optimizer.variables)
         self._read_state = tf.function(
@@ -160,7 +157,8 @@ class EpochRunner:
             grads = tape.gradient(loss, self.variables)
             # update_step per variable rather than optimizer.apply: apply() registers a
             # gradient function in a global TensorFlow registry each time it is traced,
-            # which kept every fit's graph alive (~8 MB leaked per fit).
+            # which kept every fit's graph alive (a leak per fit; see the "Tuning constants"
+            # page, "The training engine").
             lr = tf.cast(self.optimizer.learning_rate, x.dtype)
             for grad, variable in zip(grads, self.variables):
                 self.optimizer.update_step(grad, variable, lr)
@@ -237,8 +235,9 @@ class EpochRunner:
 
 class TrainerCache:
     """Compiled trainers kept for reuse across fits: tracing (and XLA compilation) of the
-    epoch function costs ~0.8 s per fit here, more than a whole fit on a small table, and a
-    grid search or cross-validation refits the same architecture many times.
+    epoch function costs more than a whole fit on a small table (see TRAINER_CACHE_SIZE on
+    the "Tuning constants" page), and a grid search or cross-validation refits the same
+    architecture many times.
 
     A trainer is a Keras VAE, its optimizer and an :class:`EpochRunner`, owned by the cache
     and keyed by everything that shapes the traced graph (architecture, input width,

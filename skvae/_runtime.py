@@ -1,7 +1,7 @@
 """The NumPy runtime of fitted VAEs: Dense stacks run in fixed row blocks, on a thread pool.
 
-Keras' ``model.predict`` costs ~65 ms per call and an eager ``model(x)`` ~2 ms, which is most
-of the cost of transforming one row. A fitted VAE is a stack of Dense layers, so inference is
+Keras' per-call overhead (``model.predict``, even an eager ``model(x)``) is most of the cost
+of transforming one row. A fitted VAE is a stack of Dense layers, so inference is
 a few matrix products: this module runs them in NumPy from weights read off the Keras layers
 (:meth:`DenseStack.from_keras`), in the input's float dtype.
 
@@ -10,19 +10,14 @@ shapes, and a row's result can change in its last bits with the shape of the cal
 row's position inside it. Every product of a stack is done in blocks of exactly its ``block``
 rows (the last block zero-padded), so every row meets the same call shape: ``BLOCK`` (64) rows
 for decoders, ``ENCODER_BLOCK`` (16) for encoders (see there why they differ). What that buys
-depends on the kernel (measured with numpy 2.4's OpenBLAS 0.3.31, rows never depend on the
-*values* of the other rows, but):
+depends on the kernel (rows never depend on the *values* of the other rows): some kernels
+treat every position in a block alike, and there a row's output is bitwise the same whatever
+batch or order it comes in; others (OpenBLAS' ``Haswell`` sgemm) round some positions of a
+block differently, and float32 results then move by an ulp or so with the batch. Which
+kernels do which is on the documentation's "Performance" page.
 
-* ``SkylakeX`` (AVX-512) sgemm / dgemm and ``Haswell`` dgemm give every position in a block
-  the same result: there a row's output is bitwise the same whatever batch or order it
-  comes in.
-* ``Haswell`` (AVX2) sgemm rounds rows 6-11 of each 12 (or 6-15 of each 16, or 12-15, by
-  shape) differently from rows 0-5: float32 results then move by an ulp or so with the
-  batch. (Measured again with 16-row blocks: the same pattern, dgemm still invariant.)
-
-Making every kernel bitwise invariant was measured and rejected: float64 accumulation for
-float32 inputs costs 3x the products (25 -> 90 ms for 10,000 x 784-256-128-10) and one gemv
-per row 4x (98 ms). The guarantee is therefore:
+Making every kernel bitwise invariant was tried and rejected as several times slower (see the
+"Tuning constants" page, "NumPy inference"). The guarantee is therefore:
 
 * the same rows in the same batch give bitwise the same results (always), and
 * a row in another batch or order gives the same result up to floating-point rounding: each
@@ -45,17 +40,13 @@ _SELU_SCALE = 1.0507009873554805
 
 # exp(h) - 1 rather than expm1(h) in selu and elu, and log(1 + t) rather than log1p(t) in the
 # Bernoulli likelihood: NumPy has SIMD float32 exp and log for AVX2, but its expm1 and log1p
-# are vectorised only with AVX-512 (SVML). Measured on an AVX2 CPU (OpenBLAS `Haswell`),
-# 334 x 16 x 784 float32 values: expm1 60 ms against exp 11 ms, log1p 34 against log 11;
-# single-threaded, they were 0.66 s (selu) and 1.8 s (likelihood) of a 3.7 s
-# score_samples of 10,000 Fashion-MNIST rows. The cost is an absolute rounding of about
-# float32's eps (1.2e-7) where the exact value is near 0: 3.5e-6 nats at most on a row's
-# 784-pixel sum of log(1 + exp(-|l|)) in that measurement.
+# are vectorised only with AVX-512 (SVML), several times slower elsewhere. The cost is an
+# absolute rounding of about float32's eps where the exact value is near 0 (timings and
+# error: the "Tuning constants" page, "NumPy inference").
 def _elu(h, alpha=None):
     """elu in place of h (a fresh pre-activation): max(h, 0) + alpha (exp(min(h, 0)) - 1).
     One of the two terms is exactly 0 at every entry, so the values are bitwise those of
-    ``where(h > 0, h, alpha * (exp(h) - 1))``, in two temporaries fewer (selu's share of a
-    single-threaded 10,000-row Fashion-MNIST score_samples: 0.20 s before)."""
+    ``where(h > 0, h, alpha * (exp(h) - 1))``, in two temporaries fewer."""
     negative = np.minimum(h, 0)
     np.exp(negative, out=negative)
     negative -= 1  # exp(h) - 1, not expm1 (see above)
@@ -78,8 +69,8 @@ def _softplus(h):
 
 
 def _sigmoid(h, out=None):
-    # 0.5 * (1 + tanh(h / 2)): exact sigmoid, no overflow, and NumPy's SIMD tanh is ~4x
-    # faster than scipy's expit (12 ms against 50 ms for 10,000 x 784 float32 here).
+    # 0.5 * (1 + tanh(h / 2)): exact sigmoid, no overflow, and NumPy's SIMD tanh is
+    # several times faster than scipy's expit.
     # out=h computes in place (DenseStack's pre-activations are fresh arrays): no second
     # array of the output's size.
     out = np.multiply(h, 0.5, out=out, dtype=h.dtype)
@@ -109,23 +100,22 @@ ACTIVATIONS = {
 class RowThreads:
     """Runs row-wise work on a few threads, each with one BLAS thread.
 
-    Measured with Fashion-MNIST's 10,000 x (10-100-150-784) decoder: OpenBLAS splits every
-    64-row product over its own threads, and that costs more than it saves at this size
-    (the 784-wide layer took 238 ms with OpenBLAS' two threads while the other core was
-    busy, 44 ms with one). Here OpenBLAS runs single-threaded during an inference call
-    (threadpoolctl; the original limit is restored when the last concurrent call ends), and
-    the rows are split instead: into chunks of whole blocks of the stack's rows, so every
-    block meets the same products as in a serial pass and the results are bitwise the same
-    whatever the number of threads. The thread count is the BLAS thread count found at the
-    call (so ``threadpoolctl.threadpool_limits(1)``, or joblib's limits inside its workers,
-    make inference serial too).
+    OpenBLAS splits every block's product over its own threads, which costs more than it
+    saves on products this small (see the "Tuning constants" page, "NumPy inference"). Here
+    OpenBLAS runs single-threaded during an inference call (threadpoolctl; the original
+    limit is restored when the last concurrent call ends), and the rows are split instead:
+    into chunks of whole blocks of the stack's rows, so every block meets the same products
+    as in a serial pass and the results are bitwise the same whatever the number of threads.
+    The thread count is the BLAS thread count found at the call (so
+    ``threadpoolctl.threadpool_limits(1)``, or joblib's limits inside its workers, make
+    inference serial too).
     """
 
     #: Fewer rows than this run on the calling thread (1-row latency has no thread hops),
     #: still with one BLAS thread: OpenBLAS' two-thread sgemm rounds differently from its
-    #: one-thread sgemm even on SkylakeX (measured: a row transformed alone then differed in
-    #: its last bits from the same row in a batch of 5,000), and one row costs 0.23 ms
-    #: through 784-150-100-10 this way against 0.17 ms with OpenBLAS' threads (64-row blocks).
+    #: one-thread sgemm even on SkylakeX, so a row alone would no longer match the same row
+    #: in a large batch bitwise; that costs one row a little latency ("Threads" in the
+    #: changelog, 0.2.0).
     MIN_ROWS = 1024
 
     def __init__(self):

@@ -2,7 +2,7 @@
 stopping on the held-out negative ELBO, and recovery from divergence.
 
 The starting weights are a candidate like any epoch's: with validation rows their held-out
-loss is measured before the first epoch, and if no epoch beats it they are the ones kept (a
+loss is computed before the first epoch, and if no epoch beats it they are the ones kept (a
 Gaussian VAE starts at the PPCA / FA solution, so training can only improve on it there).
 An epoch has *diverged* when its loss is not finite, its weights are not, or its loss has
 grown by orders of magnitude (``BLOW_UP``) over the best so far: training goes back to the

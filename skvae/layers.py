@@ -12,9 +12,8 @@ from skvae._tf import import_keras
 keras = import_keras()
 ops = keras.ops
 
-#: Range to which log-variances are clipped before ``exp``: it keeps ``exp(log_var)`` and
-#: Clip of log-variances, so that ``exp(-log_var)`` is finite in float32 (see
-#: ``skvae._config.LOG_VAR_RANGE``).
+#: Range to which log-variances are clipped before ``exp``, so that ``exp(log_var)`` and
+#: ``exp(-log_var)`` are finite in float32 (see ``skvae._config.LOG_VAR_RANGE``).
 LOG_VAR_RANGE = _config.LOG_VAR_RANGE
 
 
