@@ -74,3 +74,92 @@ def assert_equal_up_to_rounding(a, b, bound):
     assert a.dtype == b.dtype and a.shape == b.shape
     excess = np.abs(a.astype(np.float64) - b) - bound
     assert np.all(excess <= 0), f"max |diff| - bound = {excess.max()}"
+
+
+# ------------------------------------------------------------ fitted estimators
+#
+# Session-scoped: the tests that share them read them and never change them (they clone,
+# copy or pickle them first).
+
+
+@pytest.fixture(scope="session")
+def fitted(digits01, small_params):
+    """A Bernoulli VAETransformer(4) fitted on digits01 (40 epochs)."""
+    from skvae import VAETransformer
+
+    X, _ = digits01
+    return VAETransformer(4, likelihood="bernoulli", **{**small_params, "max_iter": 40}).fit(X)
+
+
+@pytest.fixture(scope="session")
+def fitted_gaussian(digits01, small_params):
+    """A Gaussian VAETransformer(3) fitted on digits01."""
+    from skvae import VAETransformer
+
+    X, _ = digits01
+    return VAETransformer(3, **small_params).fit(X)
+
+
+# A tiny fit (a hidden layer of 8 units, 3 epochs): for tests of what a user sees
+# (messages, finite outputs, shapes, bitwise equality), not of the quality of a fit.
+TINY = dict(hidden_layer_sizes=(8,), max_iter=3, early_stopping=False, random_state=0)
+N_FEATURES = 5
+
+
+def uniform_rows(n_rows=40, n_features=N_FEATURES, seed=0):
+    return np.random.RandomState(seed).uniform(size=(n_rows, n_features))
+
+
+@pytest.fixture(scope="session")
+def gaussian():
+    """A tiny Gaussian VAETransformer(2) fitted on ``uniform_rows()``."""
+    from skvae import VAETransformer
+
+    return VAETransformer(2, **TINY).fit(uniform_rows())
+
+
+def assert_all_outputs_finite(est, X):
+    """transform, inverse_transform, score_samples and sample: right shapes, all finite."""
+    X = np.asarray(X)
+    Z = est.transform(X)
+    outputs = {
+        "transform": (Z, (len(X), est.n_components_)),
+        "inverse_transform": (est.inverse_transform(Z), X.shape),
+        "score_samples": (est.score_samples(X), (len(X),)),
+        "sample": (est.sample(3, random_state=0), (3, X.shape[1])),
+    }
+    for name, (out, shape) in outputs.items():
+        assert out.shape == shape, name
+        assert np.all(np.isfinite(out)), f"{name} returned non-finite values"
+
+
+# ------------------------------------------------------------------ Keras models
+#
+# Built from skvae._model's builders (Keras is imported on first use, so that collecting the
+# tests that do not need it stays fast).
+
+
+def tiny_vae(likelihood="bernoulli", n_features=6, seed=0):
+    """A VAE keras.Model: n_features -> 8 -> 2 -> 8 -> n_features, selu."""
+    from skvae import _model
+
+    seeds = iter(range(seed, seed + 20))
+    encoder = _model.build_encoder(n_features, (8,), 2, "selu", seeds)
+    decoder = _model.build_decoder(2, (8,), n_features, "selu", likelihood, seeds)
+    return _model.VAE(encoder, decoder, likelihood, seed=next(seeds))
+
+
+def binary_rows(n=200, n_features=6):
+    """float32 rows of 0s and 1s."""
+    rng = np.random.RandomState(0)
+    return (rng.uniform(size=(n, n_features)) > 0.5).astype(np.float32)
+
+
+def keras_models(activation, likelihood="bernoulli", n_features=7):
+    """(encoder, decoder): n_features -> 16 -> 8 -> 3 and back."""
+    from skvae import _model
+
+    seeds = iter(range(20))
+    encoder = _model.build_encoder(n_features, (16, 8), 3, activation, seeds)
+    decoder = _model.build_decoder(3, (16, 8), n_features, activation, likelihood, seeds)
+    return encoder, decoder

@@ -20,6 +20,7 @@ def check_pictures(folder):
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
+@pytest.mark.slow
 def test_quick_digits_demo_prints_results_and_writes_pictures(tmp_path, capsys):
     main(["--dataset", "digits", "--quick", "--output", str(tmp_path), "--random-state", "1"])
     out = capsys.readouterr().out

@@ -62,6 +62,7 @@ def test_masked_likelihood_ignores_the_values_in_missing_cells():
         assert_bitwise_equal(full, every)  # all observed: the same bits as no mask
 
 
+@pytest.mark.slow
 def test_complete_rows_are_scored_and_encoded_as_without_missing_values_around():
     """A row with every cell observed gets bitwise the same code and score whether or not
     other rows of its batch have holes (the NaN-free path is unchanged)."""
@@ -74,6 +75,7 @@ def test_complete_rows_are_scored_and_encoded_as_without_missing_values_around()
     assert not est._arch["missing_indicator"]  # fitted without NaN: no indicator input
 
 
+@pytest.mark.slow
 def test_transformer_fits_transforms_and_scores_rows_with_holes():
     X, holed = _holed()
     est = VAETransformer(3, **_SMALL).fit(holed)
@@ -191,6 +193,7 @@ def test_imputer_fills_from_the_mixture_with_the_linear_start(fitted):
     assert np.all(scores >= own_scores + np.log1p(-w) - 1e-9)
 
 
+@pytest.mark.slow
 def test_add_indicator_and_keep_empty_features_behave_as_in_sklearn():
     _, holed = _holed()
     holed[:, 4] = np.nan  # entirely missing
@@ -268,6 +271,7 @@ def test_imputer_warnings_name_the_imputer_not_its_inner_transformer():
         VAEImputer(4, **{**_SMALL, "max_iter": 2}).fit(holed)
 
 
+@pytest.mark.slow
 def test_imputer_in_a_pipeline_grid_search_and_pandas_output():
     pd = pytest.importorskip("pandas")
     data = load_wine()
@@ -290,6 +294,7 @@ def test_imputer_in_a_pipeline_grid_search_and_pandas_output():
     assert not out.isna().any().any()
 
 
+@pytest.mark.slow
 def test_imputer_pickles_into_a_fresh_process(fitted, tmp_path):
     _, holed = _holed()
     path, data = tmp_path / "imputer.pkl", tmp_path / "x.npy"

@@ -1,4 +1,6 @@
-"""skvae._init and _model.set_linear_solution: the Gaussian VAE's linear starting point."""
+"""skvae._init and _model.set_linear_solution: the Gaussian VAE's linear starting point.
+
+The ``init`` options that choose it for an estimator are tested in test_start."""
 
 import warnings
 
@@ -224,74 +226,3 @@ def test_a_start_from_few_rows_is_never_an_exact_fit(rows, n_features, rank):
     else:
         assert start[-1] == "ppca" and start[0].shape == (n_features, rank)
         assert _init._log_likelihood(X[100:], *start[:3]) > -10
-
-
-def _linear_fit_r2(codes, reference):
-    """R² of the least-squares fit of ``codes`` from ``reference`` (and a constant)."""
-    design = np.column_stack([reference, np.ones(len(reference))])
-    residual = codes - design @ np.linalg.lstsq(design, codes, rcond=None)[0]
-    return 1 - residual.var(axis=0).sum() / codes.var(axis=0).sum()
-
-
-@pytest.mark.parametrize("init", ["ppca", "fa"])
-def test_init_names_the_linear_model_training_starts_from(init):
-    """init="ppca" / "fa" start from that model whatever the validation rows say: before
-    training moves them, the codes are that model's posterior means (a linear function of
-    PCA's / FactorAnalysis' transform), and not the other model's."""
-    from skvae import VAETransformer
-
-    X = StandardScaler().fit_transform(load_wine().data)
-    vae = VAETransformer(2, init=init, max_iter=1, learning_rate=1e-12, early_stopping=False,
-                         random_state=0).fit(X)
-    assert vae.linear_start_ == init
-    codes = vae.transform(X)
-    pca = PCA(2).fit(X).transform(X)
-    fa = FactorAnalysis(2, random_state=0).fit(X).transform(X)
-    own, other = (pca, fa) if init == "ppca" else (fa, pca)
-    assert _linear_fit_r2(codes, own) > 1 - 1e-6
-    assert _linear_fit_r2(codes, other) < 0.99
-
-
-def test_init_random_has_no_linear_start_and_bernoulli_refuses_one():
-    from skvae import VAETransformer
-
-    X = StandardScaler().fit_transform(load_wine().data)
-    vae = VAETransformer(2, init="random", max_iter=1, learning_rate=1e-12,
-                         early_stopping=False, random_state=0).fit(X)
-    assert vae.linear_start_ is None and vae._linear_density is None
-    assert np.isfinite(vae.score(X))
-    codes = vae.transform(X)  # Keras' random weights: neither linear model's codes
-    for model in (PCA(2), FactorAnalysis(2, random_state=0)):
-        assert _linear_fit_r2(codes, model.fit(X).transform(X)) < 0.9
-    X01 = (X - X.min(0)) / np.ptp(X, axis=0)
-    with pytest.raises(ValueError, match="init='ppca'.*likelihood='bernoulli'"):
-        VAETransformer(2, init="ppca", likelihood="bernoulli").fit(X01)
-    assert VAETransformer(2, init="random", likelihood="bernoulli", max_iter=2,
-                          random_state=0).fit(X01).linear_start_ is None
-
-
-@pytest.mark.parametrize("data", ["wine", "s_curve"])
-def test_init_best_keeps_the_better_of_the_two_fits_on_the_validation_rows(data):
-    """init="best" trains from the "auto" start and, where that is FA, from PPCA too, and
-    keeps the fit whose validation score is higher: bitwise that fit, with its start and
-    its history. (On the CPUs measured FA's fit wins on wine at k = 2, PPCA's on this
-    s-curve; the assertion holds either way.)"""
-    from sklearn.datasets import make_s_curve
-
-    from skvae import VAETransformer
-
-    if data == "wine":
-        X = StandardScaler().fit_transform(load_wine().data)[::2]
-    else:
-        X = StandardScaler().fit_transform(make_s_curve(400, noise=0.05, random_state=1)[0])
-    fits = {init: VAETransformer(2, init=init, max_iter=200, random_state=0).fit(X)
-            for init in ("auto", "ppca", "best")}
-    assert fits["auto"].linear_start_ == "fa"  # else "best" has nothing to compare
-    best = fits.pop("best")
-    kept = max(fits.values(), key=lambda fit: fit.best_validation_score_)
-    assert best.linear_start_ == kept.linear_start_
-    assert best.history_ == kept.history_ and best.n_iter_ == kept.n_iter_
-    assert_bitwise = np.testing.assert_array_equal
-    assert_bitwise(best.transform(X), kept.transform(X))
-    assert_bitwise(best.score_samples(X), kept.score_samples(X))
-    assert_bitwise(best.noise_variance_, kept.noise_variance_)

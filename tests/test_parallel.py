@@ -83,6 +83,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.slow
 def test_process_workers_give_the_same_search(X, sequential, no_thread_settings):
     with joblib.parallel_config(backend="loky"):
         parallel = search(X, n_jobs=2)
@@ -96,6 +97,7 @@ def test_process_workers_use_their_share_of_the_cores(no_thread_settings):
     assert set(seen) == {(str(expected), expected)}
 
 
+@pytest.mark.slow
 def test_dask_workers_give_the_same_search(X, sequential, dask_client):
     with joblib.parallel_backend("dask"):
         parallel = search(X, n_jobs=-1)
@@ -103,6 +105,7 @@ def test_dask_workers_give_the_same_search(X, sequential, dask_client):
     assert len(dask_client.scheduler_info()["workers"]) == 2
 
 
+@pytest.mark.slow
 def test_dask_workers_use_one_tensorflow_thread(dask_client):
     seen = dask_client.run(tensorflow_threads)
     assert len(seen) == 2

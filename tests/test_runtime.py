@@ -1,27 +1,26 @@
-"""skvae._forward: the NumPy inference path, pinned equal to the Keras models."""
+"""skvae._runtime: the NumPy Dense stacks equal the Keras models, blocked products are
+deterministic and within rounding of any batching, and the row threads change no result."""
 
 import numpy as np
 import pytest
 
-from skvae import _config, _likelihoods, _model, _runtime, _scoring, layers
+from skvae import _config, _runtime, _scoring, layers
 from skvae._tf import import_keras
 
-from .conftest import assert_bitwise_equal, assert_equal_up_to_rounding, rounding_bound
+from .conftest import (
+    assert_bitwise_equal,
+    assert_equal_up_to_rounding,
+    keras_models,
+    rounding_bound,
+)
 
 keras = import_keras()
-
-
-def _models(activation, likelihood="bernoulli", n_features=7):
-    seeds = iter(range(20))
-    encoder = _model.build_encoder(n_features, (16, 8), 3, activation, seeds)
-    decoder = _model.build_decoder(3, (16, 8), n_features, activation, likelihood, seeds)
-    return encoder, decoder
 
 
 @pytest.mark.parametrize("activation", _config.ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_numpy_forward_equals_keras(activation, dtype):
-    encoder, decoder = _models(activation)
+    encoder, decoder = keras_models(activation)
     x = np.random.RandomState(0).normal(size=(50, 7)).astype(dtype)
     mean, log_var = _runtime.DenseStack.from_keras(encoder)(x)
     k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
@@ -30,6 +29,25 @@ def test_numpy_forward_equals_keras(activation, dtype):
     assert mean.dtype == dtype
     (out,) = _runtime.DenseStack.from_keras(decoder)(mean)
     np.testing.assert_allclose(out, keras.ops.convert_to_numpy(decoder(k_mean)), atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
+    # The hidden layers read their input clipped (skvae._config.HIDDEN_INPUT_LIMIT), the
+    # linear path reads it whole: rows 100 standard deviations out must agree too, and
+    # move the output linearly once past the clip.
+    encoder, decoder = keras_models("selu")
+    x = np.random.RandomState(9).normal(size=(20, 7)).astype(dtype) * 100
+    mean, log_var = _runtime.DenseStack.from_keras(encoder)(x)
+    k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
+    np.testing.assert_allclose(mean, k_mean, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(log_var, k_log_var, rtol=1e-4, atol=1e-3)
+    decode = _runtime.DenseStack.from_keras(decoder).logits()
+    z = np.full((3, 3), 50.0, dtype)
+    z[1] *= 2
+    z[2] *= 3
+    (out,) = decode(z)
+    np.testing.assert_allclose(out[2] - out[1], out[1] - out[0], atol=1e-5 * np.abs(out).max())
 
 
 def test_activation_table_covers_every_offered_activation():
@@ -70,7 +88,7 @@ def test_blocked_matmul_is_deterministic_and_within_rounding_of_any_batching(dty
 @pytest.mark.parametrize("activation", ["selu", "sigmoid"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_forward_pass_rounding_bound_holds_across_batchings(activation, dtype):
-    encoder, decoder = _models(activation)
+    encoder, decoder = keras_models(activation)
     enc = _runtime.DenseStack.from_keras(encoder)
     x = np.random.RandomState(3).normal(size=(200, 7)).astype(dtype)
     full = enc(x)
@@ -80,71 +98,7 @@ def test_forward_pass_rounding_bound_holds_across_batchings(activation, dtype):
             assert_equal_up_to_rounding(out, ref[start:stop], bound[start:stop])
 
 
-def test_importance_weights_follow_the_definition():
-    """log w = log p(x|z) + log p(z) - log q(z|x) at z = mean + std * eps, checked with
-    scipy's densities; K samples give log(mean(w))."""
-    from scipy import stats
-    from scipy.special import logsumexp
-
-    encoder, decoder = _models("selu", "gaussian")
-    enc = _runtime.DenseStack.from_keras(encoder)
-    dec = _runtime.DenseStack.from_keras(decoder)
-    x = np.random.RandomState(1).normal(size=(10, 7))
-    x_log_var = np.linspace(-1, 1, 7)
-    eps = np.random.RandomState(2).normal(size=(5, 3))
-    mean, log_var = enc(x)
-    std = np.exp(log_var / 2)
-    log_w = []
-    for e in eps:
-        z = mean + std * e
-        (decoded,) = dec(z)
-        log_w.append(
-            stats.norm.logpdf(x, decoded, np.exp(x_log_var / 2)).sum(axis=1)
-            + stats.norm.logpdf(z).sum(axis=1)
-            - stats.norm.logpdf(z, mean, std).sum(axis=1)
-        )
-        one = _scoring.importance_log_likelihood(x, enc, dec, "gaussian", e[None], x_log_var)
-        np.testing.assert_allclose(one, log_w[-1], rtol=1e-10)
-    expected = logsumexp(np.array(log_w), axis=0) - np.log(len(eps))
-    np.testing.assert_allclose(
-        _scoring.importance_log_likelihood(x, enc, dec, "gaussian", eps, x_log_var),
-        expected, rtol=1e-10,
-    )
-
-
-def test_chunking_does_not_change_scores():
-    encoder, decoder = _models("relu")
-    enc = _runtime.DenseStack.from_keras(encoder)
-    dec = _runtime.DenseStack.from_keras(decoder).logits()
-    x = np.random.RandomState(4).uniform(size=(37, 7))
-    eps = np.random.RandomState(5).normal(size=(8, 3))
-    whole = _scoring.importance_log_likelihood(x, enc, dec, "bernoulli", eps)
-    chunked = _scoring.importance_log_likelihood(x, enc, dec, "bernoulli", eps,
-                                                 max_elements=5 * 8 * 7)
-    assert_bitwise_equal(whole, chunked)
-
-
-@pytest.mark.parametrize("n_features", [11, 784, 1024])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_bernoulli_score_shortcut_equals_the_entrywise_formula(n_features, dtype):
-    # importance_sampling's Bernoulli path sums x * logit as one product per row and takes
-    # the log of products of the softplus factors; 784 and 1024 pixels exercise the products.
-    rng = np.random.RandomState(6)
-    logits = rng.normal(scale=6, size=(9, 5, n_features)).astype(dtype)
-    x = rng.uniform(size=(9, 1, n_features)).astype(dtype)
-    given = logits.copy()
-    fast = _likelihoods.reconstruction_log_likelihood(x, logits, "bernoulli")
-    assert fast.dtype == dtype
-    assert_bitwise_equal(logits, given)  # the caller's logits are left alone by default
-    exact = _likelihoods.entry_log_likelihood(
-        x.astype(np.float64), logits.astype(np.float64), "bernoulli"
-    )
-    # float32: within a few roundings of each term's magnitude, summed
-    tol = 1e-12 if dtype == np.float64 else 8 * np.finfo(dtype).eps
-    assert np.all(np.abs(fast - exact.sum(axis=-1)) <= tol * np.abs(exact).sum(axis=-1))
-    again = _likelihoods.reconstruction_log_likelihood(x, logits, "bernoulli",
-                                                   overwrite_decoded=True)
-    assert_bitwise_equal(again, fast)
+# ------------------------------------------------------------------ threads
 
 
 def test_inference_threads_change_no_result_and_restore_blas_limits():
@@ -158,7 +112,7 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
     def blas_threads():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
-    encoder, decoder = _models("selu")
+    encoder, decoder = keras_models("selu")
     enc = _runtime.DenseStack.from_keras(encoder)
     dec = _runtime.DenseStack.from_keras(decoder).logits()
     x = np.random.RandomState(7).uniform(size=(3 * _runtime.RowThreads.MIN_ROWS + 5, 7))
@@ -187,25 +141,6 @@ def test_inference_threads_change_no_result_and_restore_blas_limits():
         assert blas_threads() == before
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
-    # The hidden layers read their input clipped (skvae._config.HIDDEN_INPUT_LIMIT), the
-    # linear path reads it whole: rows 100 standard deviations out must agree too, and
-    # move the output linearly once past the clip.
-    encoder, decoder = _models("selu")
-    x = np.random.RandomState(9).normal(size=(20, 7)).astype(dtype) * 100
-    mean, log_var = _runtime.DenseStack.from_keras(encoder)(x)
-    k_mean, k_log_var = (keras.ops.convert_to_numpy(t) for t in encoder(x.astype(np.float32)))
-    np.testing.assert_allclose(mean, k_mean, rtol=1e-4, atol=1e-3)
-    np.testing.assert_allclose(log_var, k_log_var, rtol=1e-4, atol=1e-3)
-    decode = _runtime.DenseStack.from_keras(decoder).logits()
-    z = np.full((3, 3), 50.0, dtype)
-    z[1] *= 2
-    z[2] *= 3
-    (out,) = decode(z)
-    np.testing.assert_allclose(out[2] - out[1], out[1] - out[0], atol=1e-5 * np.abs(out).max())
-
-
 _FORKED = {}
 
 
@@ -222,7 +157,7 @@ def test_threaded_inference_works_in_a_forked_child():
 
     from threadpoolctl import threadpool_limits
 
-    encoder, _ = _models("selu")
+    encoder, _ = keras_models("selu")
     stack = _runtime.DenseStack.from_keras(encoder)
     x = np.random.RandomState(10).uniform(size=(3 * _runtime.RowThreads.MIN_ROWS, 7))
     with threadpool_limits(2):
