@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skvae import _config, _init, _likelihoods, _scoring
+from skvae import _config, _init, _likelihoods, _runtime, _scoring
 from skvae._validation import check_values, validate_table
 
 
@@ -74,6 +74,15 @@ class InferenceMixin:
         """The decoder mean for latent codes Z, in the data's units."""
         (out,) = self._decoder_stack(Z)
         return out if self._standardizer is None else self._standardizer.inverse(out)
+
+    def _draw(self, Z, rng):
+        """Rows drawn from p(x | z) for latent codes Z, in the data's units."""
+        (out,) = self._decoder_logits(Z)
+        likelihood = self._arch["likelihood"]
+        if likelihood == "bernoulli":
+            out = _runtime._sigmoid(out)
+        x = _likelihoods.draw(out, likelihood, self._x_log_var, rng)
+        return x if self._standardizer is None else self._standardizer.inverse(x)
 
     def _check_input(self, X):
         check_is_fitted(self)

@@ -66,6 +66,16 @@ def _bernoulli_samples_log_likelihood(x, logits, overwrite=False):
     return x_dot_l[..., 0] - softplus
 
 
+def draw(means, likelihood, x_log_var, rng):
+    """x drawn from p(x | z) given the decoder's means (probabilities for Bernoulli) on the
+    network's scale: a Bernoulli draw per pixel, or Gaussian noise with the learned
+    per-feature variance."""
+    if likelihood == "bernoulli":
+        return (rng.uniform(size=means.shape) < means).astype(means.dtype)
+    std = np.exp(0.5 * np.clip(x_log_var, *LOG_VAR_RANGE)).astype(means.dtype)
+    return means + std * rng.standard_normal(means.shape).astype(means.dtype)
+
+
 def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
     """log p(x_j | z) for each entry (see :func:`reconstruction_log_likelihood`)."""
     if likelihood == "bernoulli":

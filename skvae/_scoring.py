@@ -5,7 +5,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from skvae._config import LOG_VAR_RANGE
-from skvae._likelihoods import _LOG_2PI, reconstruction_log_likelihood
+from skvae._likelihoods import _LOG_2PI, draw, reconstruction_log_likelihood
 from skvae._runtime import THREADS, _sigmoid
 
 
@@ -91,10 +91,7 @@ def _fill(means, log_w, likelihood, x_log_var, how, rng):
     u = rng.uniform(size=(len(weights), 1)) * cumulative[:, -1:]
     pick = np.minimum((cumulative < u).sum(axis=1), weights.shape[1] - 1)
     chosen = means[np.arange(len(means)), pick]
-    if likelihood == "bernoulli":
-        return (rng.uniform(size=chosen.shape) < chosen).astype(chosen.dtype)
-    std = np.exp(0.5 * np.clip(x_log_var, *LOG_VAR_RANGE)).astype(chosen.dtype)
-    return chosen + std * rng.standard_normal(chosen.shape).astype(chosen.dtype)
+    return draw(chosen, likelihood, x_log_var, rng)
 
 
 def importance_log_likelihood(x, encoder, decoder, likelihood, eps, x_log_var=None, **kwargs):

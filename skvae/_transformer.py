@@ -125,19 +125,28 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
     def _n_features_out(self):
         return self._arch["n_components"]
 
-    def sample(self, n_samples=1, random_state=None):
-        """Generate rows: draw z ~ N(0, I) and decode it (the decoder mean).
+    def sample(self, n_samples=1, random_state=None, *, draw="auto"):
+        """Generate rows: draw z ~ N(0, I), then x from p(x | z).
+
+        With ``draw=True`` each row is a draw from the likelihood at its z (Gaussian noise
+        with the learned per-feature variances; 0 or 1 per pixel for Bernoulli), so the rows
+        spread like the data. With ``draw=False`` they are the decoder's means at z (pixel
+        probabilities for Bernoulli: smooth images; ``inverse_transform`` of the same z).
+        ``"auto"`` (default) draws for the Gaussian likelihood and returns the means for
+        Bernoulli, whose draws are speckled black-and-white images.
 
         The rows come from the VAE alone, not from ``linear_mixture``'s linear part: that
         small share bounds how unlikely ``score_samples`` may find a row unlike the training
-        data, it is not a generator of its own (and its draws, with the linear model's noise,
-        would not be decoder means like the rest).
+        data, it is not a generator of its own.
 
         Parameters
         ----------
         n_samples : int, default=1
         random_state : int, RandomState instance or None, default=None
-            None uses NumPy's global random state, as ``KernelDensity.sample`` does.
+            None uses NumPy's global random state, as ``KernelDensity.sample`` does. The
+            codes z are drawn first, so ``draw=False`` decodes the same z as ``draw=True``.
+        draw : "auto" or bool, default="auto"
+            Whether to draw x from p(x | z) or return the decoder's means.
 
         Returns
         -------
@@ -146,9 +155,13 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        if not (draw == "auto" or isinstance(draw, (bool, np.bool_))):
+            raise ValueError(f"draw must be 'auto', True or False; got {draw!r}.")
+        if draw == "auto":
+            draw = self._arch["likelihood"] != "bernoulli"
         rng = check_random_state(random_state)
         z = rng.standard_normal((int(n_samples), self.n_components_)).astype(self._dtype)
-        return self._decode(z)
+        return self._draw(z, rng) if draw else self._decode(z)
 
     def score_samples(self, X):
         """Importance-weighted estimate of log p(x) per row (higher is more typical).

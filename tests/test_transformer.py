@@ -99,6 +99,36 @@ def test_sample_is_reproducible_and_decodes_standard_normal_codes(fitted):
     np.testing.assert_allclose(a, expit(logits), rtol=1e-12, atol=1e-15)
 
 
+def test_gaussian_sample_draws_rows_with_the_data_spread(fitted_gaussian, digits01):
+    """The default Gaussian sample draws x from p(x | z): its columns spread like the data's,
+    where decoder means are smoother (each column's spread shrinks by the noise variance)."""
+    X = digits01[0]
+    drawn = fitted_gaussian.sample(2000, random_state=0)
+    means = fitted_gaussian.sample(2000, random_state=0, draw=False)
+    z = np.random.RandomState(0).standard_normal((2000, fitted_gaussian.n_components_))
+    assert_bitwise_equal(means, fitted_gaussian.inverse_transform(z))
+    varied = X.std(axis=0) > 0.05
+    data_sd, drawn_sd, mean_sd = (a.std(axis=0)[varied] for a in (X, drawn, means))
+    assert np.median(mean_sd / data_sd) < 0.9
+    assert 0.9 < np.median(drawn_sd / data_sd) < 1.1
+    # the noise is each feature's learned variance around the decoder mean
+    noise_sd = np.sqrt(fitted_gaussian.noise_variance_)[varied]
+    np.testing.assert_allclose((drawn - means).std(axis=0)[varied], noise_sd, rtol=0.1)
+
+
+def test_bernoulli_sample_returns_probabilities_unless_asked_to_draw(fitted):
+    probabilities = fitted.sample(50, random_state=0)
+    assert ((probabilities > 0.01) & (probabilities < 0.99)).any()
+    drawn = fitted.sample(50, random_state=0, draw=True)
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    assert abs(drawn.mean() - probabilities.mean()) < 0.03
+
+
+def test_sample_rejects_a_bad_draw(fitted):
+    with pytest.raises(ValueError, match="draw must be 'auto', True or False"):
+        fitted.sample(2, draw="yes")
+
+
 @pytest.mark.parametrize("n_samples", [0, -1, 1.5, True])
 def test_sample_rejects_bad_counts(fitted, n_samples):
     with pytest.raises(ValueError, match="n_samples must be a positive int"):
