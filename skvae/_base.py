@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 
 from skvae import _config, _likelihoods, _runtime
 from skvae._inference import InferenceMixin
+from skvae._columns import ColumnCodec
 from skvae._params import (
     ARCH_PARAMS,
     PARAMETER_CONSTRAINTS,
@@ -28,7 +29,7 @@ from skvae._params import (
 from skvae._progress import progress
 from skvae._standardize import Standardizer
 from skvae._start import LinearStartMixin
-from skvae._validation import check_values, validate_table
+from skvae._validation import check_values, validate_rows
 
 logger = logging.getLogger(__name__)
 
@@ -143,14 +144,11 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         return self
 
     def _validate_training_data(self, X, reset):
-        X = validate_table(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=1,
-            ensure_all_finite="allow-nan",
-        )
+        if reset:
+            self._codec = ColumnCodec.fit(
+                X, self.categorical_features, self.max_categories, self._reported_name()
+            )
+        X, _ = validate_rows(self, X, getattr(self, "_codec", None), reset=reset)
         check_values(X, "X", self.likelihood)
         empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.size else []
         if len(empty):
@@ -195,6 +193,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             "hidden_layer_sizes": check_hidden_layer_sizes(hidden),
             "missing_indicator": bool(np.isnan(X).any()),
         }
+        if getattr(self, "_codec", None) is not None:
+            self._arch["categorical_blocks"] = self._codec.blocks
         self.hidden_layer_sizes_ = self._arch["hidden_layer_sizes"]
         self._standardizer, self._noise_floor = None, _config.NOISE_FLOOR
         if self.likelihood == "gaussian":
@@ -202,6 +202,10 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             scale = np.nanstd(X, axis=0, dtype=np.float64)
             constant = scale <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)
             scale[constant] = 1.0
+            if getattr(self, "_codec", None) is not None:  # indicators of levels enter as they are
+                indicators = np.ones(n_features, bool)
+                indicators[self._codec.numeric] = False
+                mean[indicators], scale[indicators], constant[indicators] = 0.0, 1.0, False
             self._standardizer = Standardizer(mean, scale)
             self._noise_floor = np.where(constant, _config.CONSTANT_FEATURE_VARIANCE,
                                          _config.NOISE_FLOOR)
@@ -214,6 +218,13 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         self._optimizer_settings = (self.optimizer, self.learning_rate)
         self._learning_rate_used = (None, None)
         self._keep_optimizer_state = self.warm_start
+
+    @property
+    def _n_model_columns(self):
+        """The width of the network's rows: the columns, with one per level of each
+        categorical column."""
+        codec = getattr(self, "_codec", None)
+        return self.n_features_in_ if codec is None else codec.width
 
     def _reported_name(self):
         """The estimator a user called, for warnings and errors: a ``VAEImputer`` fits its
@@ -253,7 +264,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         result, self._optimizer_state, self._jit = _engine.fit_network(
             self._vae, X_model, train_rows, val_rows, rng,
             arch_key=tuple(sorted((k, str(v)) for k, v in self._arch.items())),
-            build=lambda: build_vae(self.n_features_in_, self._arch, self.beta,
+            build=lambda: build_vae(self._n_model_columns, self._arch, self.beta,
                                     iter(range(64)), self._noise_floor),
             optimizer=self.optimizer,
             learning_rate=learning_rate,
@@ -408,7 +419,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             return
         # Initial values are overwritten by the saved weights.
         self._vae = build_vae(
-            self.n_features_in_, self._arch, self.beta, iter(range(64)), self._noise_floor
+            self._n_model_columns, self._arch, self.beta, iter(range(64)), self._noise_floor
         )
         self._vae.set_weights(saved["weights"])
         self._vae.sampling.seed_generator.state.assign(saved["sampling_state"])

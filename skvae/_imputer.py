@@ -3,11 +3,12 @@
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skvae._params import (
     PARAMETER_CONSTRAINTS, PARAMS_ADDED_LATER, VAE_PARAMS, VAE_PARAMS_DOC, vae_init,
 )
+from skvae._columns import categorical_mask
 from skvae._validation import validate_table
 from skvae._transformer import VAETransformer
 
@@ -27,6 +28,31 @@ def _imputer_params_doc():
 
 
 _PARAMS_DOC = _imputer_params_doc()
+
+
+def _isna(X):
+    """Missing cells of an array or DataFrame of any dtypes, as a boolean array."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(X), dtype=bool)
+
+
+def _holes(X):
+    """NaN where X has a missing cell, 0 elsewhere: what MissingIndicator reads of a table
+    of any dtypes."""
+    return np.where(_isna(X), np.nan, 0.0)
+
+
+def _columns(X, keep):
+    """The ``keep`` columns of an array or DataFrame."""
+    return X.iloc[:, np.flatnonzero(keep)] if hasattr(X, "iloc") else np.asarray(X)[:, keep]
+
+
+def _concat_frames(columns, names):
+    import pandas as pd
+
+    return pd.concat([c.reset_index(drop=True) for c in columns], axis=1).set_axis(
+        names, axis=1)
 
 
 class VAEImputer(TransformerMixin, BaseEstimator):
@@ -128,11 +154,17 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self : VAEImputer
         """
         warm = self.warm_start and hasattr(self, "vae_")
-        X = validate_table(
-            self, X, reset=not warm, dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-        )
-        valid = ~np.isnan(X).all(axis=0)
+        categorical = categorical_mask(X, self.categorical_features, type(self).__name__)
+        self._mixed = bool(categorical.any())
+        if self._mixed:
+            validate_data(self, X, reset=not warm, skip_check_array=True)
+            valid = ~_isna(X).all(axis=0)
+        else:
+            X = validate_table(
+                self, X, reset=not warm, dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+            )
+            valid = ~np.isnan(X).all(axis=0)
         if not valid.any():
             raise ValueError(
                 "VAEImputer needs at least one feature with an observed value; every column "
@@ -147,17 +179,21 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 "a new one."
             )
         params = {name: getattr(self, name) for name in ("n_components", *VAE_PARAMS)}
+        if self._mixed:  # the inner VAE sees the kept columns only
+            params["categorical_features"] = categorical[valid]
         if warm:
             self.vae_.set_params(**params)  # continues from its weights, as warm_start says
         else:
             self.vae_ = VAETransformer(**params)
             self.vae_._reported_as = type(self).__name__  # its warnings name the imputer
         self._valid = valid
-        self.vae_.fit(X[:, self._valid])
+        self.vae_.fit(_columns(X, self._valid))
         self.n_iter_ = self.vae_.n_iter_
         self.indicator_ = None
         if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(X)
+            self.indicator_ = MissingIndicator(error_on_new=False).fit(
+                _holes(X) if self._mixed else X, None
+            )
         return self
 
     def transform(self, X):
@@ -174,6 +210,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             ``keep_empty_features``; the indicator columns follow with ``add_indicator``.
         """
         check_is_fitted(self)
+        if getattr(self, "_mixed", False):
+            return self._transform_table(X)
         X = validate_table(
             self, X, reset=False, dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan", copy=True,
@@ -194,6 +232,42 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         if indicator is not None:
             out = np.hstack([out, indicator.astype(out.dtype)])
         return out
+
+    def _transform_table(self, X):
+        """``transform`` of a table with categorical columns: the kept columns come back
+        with their dtypes and levels (a DataFrame when fitted on one), a categorical hole
+        filled with its most probable level given the row (or a draw)."""
+        validate_data(self, X, reset=False, skip_check_array=True)
+        rows = self.vae_._check_input(_columns(X, self._valid))
+        filled = self.vae_._to_table(
+            self.vae_._impute(rows, self.sample_posterior, self.random_state)
+        )
+        frame = hasattr(filled, "iloc")
+        if self.keep_empty_features:  # as the numeric path: empty features' holes get 0
+            parts, kept = [], iter(range(filled.shape[1]))
+            for j, valid in enumerate(self._valid):
+                if valid:
+                    k = next(kept)
+                    parts.append(filled.iloc[:, k] if frame else filled[:, k])
+                else:
+                    empty = X.iloc[:, j] if frame else np.asarray(X)[:, j]
+                    parts.append(empty.fillna(0) if frame else np.where(
+                        _isna(empty[:, None])[:, 0], 0, empty))
+            filled = (_concat_frames(parts, X.columns) if frame
+                      else np.column_stack(parts))
+        if self.indicator_ is not None:
+            indicator = self.indicator_.transform(_holes(X))
+            if frame:
+                import pandas as pd
+
+                names = self.indicator_.get_feature_names_out(np.asarray(X.columns, object))
+                filled = pd.concat([filled.reset_index(drop=True), pd.DataFrame(
+                    indicator, columns=names)], axis=1).set_axis(X.index)
+            else:
+                filled = np.hstack([filled, indicator.astype(filled.dtype)])
+        elif frame:
+            filled.index = X.index
+        return filled
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the kept input features, then the indicators.

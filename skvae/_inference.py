@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skvae import _config, _init, _likelihoods, _runtime, _scoring
-from skvae._validation import check_values, validate_table
+from skvae import _config, _init, _likelihoods, _scoring
+from skvae._validation import check_values, validate_rows
 
 
 class InferenceMixin:
@@ -71,33 +71,73 @@ class InferenceMixin:
         return tuple(merged)
 
     def _decode(self, Z):
-        """The decoder mean for latent codes Z, in the data's units."""
-        (out,) = self._decoder_stack(Z)
+        """The decoder mean for latent codes Z, in the data's units (level probabilities in
+        categorical blocks)."""
+        if self._blocks:
+            (logits,) = self._decoder_logits(Z)
+            out = _likelihoods.decoder_means(logits, self._arch["likelihood"], self._blocks)
+        else:
+            (out,) = self._decoder_stack(Z)
         return out if self._standardizer is None else self._standardizer.inverse(out)
 
     def _draw(self, Z, rng):
         """Rows drawn from p(x | z) for latent codes Z, in the data's units."""
         (out,) = self._decoder_logits(Z)
         likelihood = self._arch["likelihood"]
-        if likelihood == "bernoulli":
-            out = _runtime._sigmoid(out)
-        x = _likelihoods.draw(out, likelihood, self._x_log_var, rng)
+        means = _likelihoods.decoder_means(out, likelihood, self._blocks)
+        x = _likelihoods.draw(means, likelihood, self._x_log_var, rng, self._blocks)
         return x if self._standardizer is None else self._standardizer.inverse(x)
 
-    def _check_input(self, X):
+    def _check_input(self, X, unseen=False):
+        """Validated rows for the network (with ``unseen``: and the mask of cells holding a
+        level unseen in fit, or None)."""
         check_is_fitted(self)
-        return validate_table(
-            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        rows, unseen_cells = validate_rows(
+            self, X, getattr(self, "_codec", None), reset=False
         )
+        return (rows, unseen_cells) if unseen else rows
 
-    def _score_samples(self, X):
-        """Importance-weighted log p(x) per validated row, in the data's units."""
+    def _to_table(self, rows):
+        """Rows of the network's matrix as the user's table (see ColumnCodec.decode), or as
+        they are for an all-numeric fit."""
+        codec = getattr(self, "_codec", None)
+        return rows if codec is None else codec.decode(rows)
+
+    @property
+    def _blocks(self):
+        """(start, stop) of each categorical column's block of the network's rows."""
+        return self._arch.get("categorical_blocks", ())
+
+    def _score_samples(self, X, unseen=None):
+        """Importance-weighted log p(x) per validated row, in the data's units.
+
+        A categorical cell holding a level unseen in fit (``unseen``, from
+        :meth:`_check_input`) is scored as the seen level that gives the row its lowest
+        score, so that no row scores as more typical for an unknown level than with a known
+        one (several such cells in a row: chosen column by column)."""
         if self._arch["likelihood"] == "bernoulli":
             # log-probabilities are undefined outside [0, 1]; transform needs no such check.
             check_values(X, "X", "bernoulli", "MinMaxScaler(clip=True)")
         else:
             check_values(X, "X", "gaussian")
-        return self._importance_sampling(X)[0]
+        scores = self._importance_sampling(X)[0]
+        if unseen is None or not unseen.any():
+            return scores
+        odd = np.flatnonzero(unseen.any(axis=1))
+        rows = X[odd].copy()
+        for j in np.flatnonzero(unseen[odd].any(axis=0)):
+            where, here = self._codec.slices[j], unseen[odd, j]
+            candidates = []
+            for level in range(where.stop - where.start):
+                trial = rows[here].copy()
+                trial[:, where] = 0
+                trial[:, where.start + level] = 1
+                candidates.append(self._importance_sampling(trial)[0])
+            worst = np.argmin(np.stack(candidates), axis=0)
+            rows[np.flatnonzero(here)[:, None], np.arange(where.start, where.stop)] = 0
+            rows[np.flatnonzero(here), where.start + worst] = 1
+        scores[odd] = self._importance_sampling(rows)[0]
+        return scores
 
     def _importance_sampling(self, X, fill=None, rng=None):
         """``(log p(x_observed) per row in the data's units, filled rows or None)``, see
@@ -114,6 +154,7 @@ class InferenceMixin:
             x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
             self._x_log_var,
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
+            blocks=self._blocks,
         )
         scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
         if self._standardizer is not None:
@@ -164,11 +205,13 @@ class InferenceMixin:
         mean, _ = _scoring.prior_where_nothing_observed(mean, log_var, observed)
         (decoded,) = self._decoder_logits(mean)
         terms = _likelihoods.entry_log_likelihood(
-            x, decoded, self._arch["likelihood"], self._x_log_var
+            x, decoded, self._arch["likelihood"], self._x_log_var, self._blocks
         )
         if self._standardizer is not None:
             terms -= np.log(self._standardizer.scale).astype(terms.dtype)
-        return terms if observed is None else np.where(observed, terms, 0)
+        terms = terms if observed is None else np.where(observed, terms, 0)
+        codec = getattr(self, "_codec", None)
+        return terms if codec is None else codec.feature_terms(terms)
 
     def _impute(self, X, sample_posterior=False, random_state=None):
         """X with each NaN replaced by its conditional mean given the row's observed cells

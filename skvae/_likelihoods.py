@@ -4,6 +4,7 @@
 import numpy as np
 
 from skvae._config import LOG_VAR_RANGE
+from skvae._runtime import _sigmoid
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -15,7 +16,7 @@ def kl_per_component(mean, log_var):
 
 
 def reconstruction_log_likelihood(
-    x, decoded, likelihood, x_log_var=None, observed=None, overwrite_decoded=False
+    x, decoded, likelihood, x_log_var=None, observed=None, overwrite_decoded=False, blocks=()
 ):
     """log p(x | z) per row, the same formulas as :mod:`skvae.losses`.
 
@@ -23,13 +24,15 @@ def reconstruction_log_likelihood(
     Gaussian (with ``x_log_var`` the per-feature log-variance). ``observed`` (same shape as
     ``x``, or None for all) restricts the sum to the observed entries: the likelihood of the
     observed part of a row, whatever stands in its missing cells. ``overwrite_decoded``: the
-    caller no longer needs ``decoded``, which may then serve as scratch space.
+    caller no longer needs ``decoded``, which may then serve as scratch space. ``blocks``:
+    the (start, stop) column ranges of one-hot categorical columns, whose ``decoded`` values
+    are softmax logits (see :func:`categorical_log_probabilities`).
     """
-    if likelihood == "bernoulli" and observed is None and x.ndim == decoded.ndim == 3 and (
+    if likelihood == "bernoulli" and not blocks and observed is None and x.ndim == decoded.ndim == 3 and (
         x.shape[1] == 1
     ):
         return _bernoulli_samples_log_likelihood(x, decoded, overwrite_decoded)
-    terms = entry_log_likelihood(x, decoded, likelihood, x_log_var)
+    terms = entry_log_likelihood(x, decoded, likelihood, x_log_var, blocks)
     if observed is not None:
         terms = np.where(observed, terms, 0)
     return np.sum(terms, axis=-1)
@@ -66,18 +69,48 @@ def _bernoulli_samples_log_likelihood(x, logits, overwrite=False):
     return x_dot_l[..., 0] - softplus
 
 
-def draw(means, likelihood, x_log_var, rng):
-    """x drawn from p(x | z) given the decoder's means (probabilities for Bernoulli) on the
-    network's scale: a Bernoulli draw per pixel, or Gaussian noise with the learned
-    per-feature variance."""
+def decoder_means(decoded, likelihood, blocks=()):
+    """E[x | z] from the decoder's last Dense output: probabilities (the sigmoid of logits)
+    for Bernoulli, the output itself for Gaussian, and in each categorical block the softmax
+    of its logits. A new array unless Gaussian without blocks."""
+    means = _sigmoid(decoded) if likelihood == "bernoulli" else decoded
+    if blocks and means is decoded:
+        means = decoded.copy()
+    for start, stop in blocks:
+        means[..., start:stop] = np.exp(categorical_log_probabilities(decoded[..., start:stop]))
+    return means
+
+
+def categorical_log_probabilities(logits):
+    """log softmax over the last axis."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def draw(means, likelihood, x_log_var, rng, blocks=()):
+    """x drawn from p(x | z) given the decoder's means (probabilities for Bernoulli and for
+    categorical blocks, see :func:`decoder_means`) on the network's scale: a Bernoulli draw
+    per pixel, or Gaussian noise with the learned per-feature variance; one level per
+    categorical block, one-hot."""
     if likelihood == "bernoulli":
-        return (rng.uniform(size=means.shape) < means).astype(means.dtype)
-    std = np.exp(0.5 * np.clip(x_log_var, *LOG_VAR_RANGE)).astype(means.dtype)
-    return means + std * rng.standard_normal(means.shape).astype(means.dtype)
+        out = (rng.uniform(size=means.shape) < means).astype(means.dtype)
+    else:
+        std = np.exp(0.5 * np.clip(x_log_var, *LOG_VAR_RANGE)).astype(means.dtype)
+        out = means + std * rng.standard_normal(means.shape).astype(means.dtype)
+    if blocks:
+        u = rng.uniform(size=(means.shape[0], len(blocks)))
+        for i, (start, stop) in enumerate(blocks):
+            cumulative = np.cumsum(means[:, start:stop], axis=1)
+            level = np.minimum((cumulative < u[:, i : i + 1] * cumulative[:, -1:]).sum(axis=1),
+                               stop - start - 1)
+            out[:, start:stop] = 0
+            out[np.arange(len(out)), start + level] = 1
+    return out
 
 
-def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
-    """log p(x_j | z) for each entry (see :func:`reconstruction_log_likelihood`)."""
+def entry_log_likelihood(x, decoded, likelihood, x_log_var=None, blocks=()):
+    """log p(x_j | z) for each entry (see :func:`reconstruction_log_likelihood`); in a
+    categorical block, the log-probability of the level where x is 1, 0 elsewhere."""
     if likelihood == "bernoulli":
         logits = decoded
         terms = np.maximum(logits, 0) - logits * x + np.log(1 + np.exp(-np.abs(logits)))
@@ -85,4 +118,8 @@ def entry_log_likelihood(x, decoded, likelihood, x_log_var=None):
         log_var = np.clip(x_log_var, *LOG_VAR_RANGE).astype(x.dtype)
         terms = _LOG_2PI + log_var + (x - decoded) ** 2 * np.exp(-log_var)
         terms *= 0.5
-    return -terms
+    terms = -terms
+    for start, stop in blocks:
+        terms[..., start:stop] = x[..., start:stop] * categorical_log_probabilities(
+            decoded[..., start:stop])
+    return terms

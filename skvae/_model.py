@@ -100,11 +100,15 @@ class VAE(keras.Model):
         Gaussian likelihood only: the per-feature variance is ``noise_floor + exp(x_log_var)``,
         never below the floor (a constant feature would otherwise drive its log-variance
         down for ever, and its density up without bound).
+    categorical_blocks : sequence of (start, stop)
+        Column ranges that one-hot encode a categorical feature: the decoder's outputs there
+        are logits of a softmax over the block (:func:`skvae.losses.categorical_nll`), and
+        ``likelihood`` covers the other columns.
     """
 
     def __init__(
         self, encoder, decoder, likelihood="bernoulli", beta=1.0, seed=None, noise_floor=1e-6,
-        **kwargs,
+        categorical_blocks=(), **kwargs,
     ):
         super().__init__(**kwargs)
         if likelihood not in _config.LIKELIHOODS:
@@ -116,6 +120,7 @@ class VAE(keras.Model):
         self.seed = seed
         floor = _checked_floor(noise_floor)
         self.noise_floor = floor.tolist() if floor.ndim else float(floor)
+        self.categorical_blocks = tuple((int(a), int(b)) for a, b in categorical_blocks)
         self.sampling = Sampling(seed=seed, name="sampling")
         self._decoder_head = decoder_logits_model(decoder)
         n_features = decoder.outputs[0].shape[-1]
@@ -152,9 +157,26 @@ class VAE(keras.Model):
     def reconstruction_nll(self, x, z, training=False, observed=None):
         """-log p(x | z), per row, over the ``observed`` entries (None: all)."""
         out = self._decoder_head(z, training=training)
+        blocks = self.categorical_blocks
+        if blocks:
+            numeric = self._numeric_columns
+            categorical = losses.categorical_nll(x, out, blocks, observed)
+            x, out = ops.take(x, numeric, axis=1), ops.take(out, numeric, axis=1)
+            observed = None if observed is None else ops.take(observed, numeric, axis=1)
         if self.likelihood == "bernoulli":
-            return losses.bernoulli_nll(x, out, observed)
-        return losses.gaussian_nll(x, out, self.noise_log_var(), observed)
+            numeric_nll = losses.bernoulli_nll(x, out, observed)
+        else:
+            log_var = self.noise_log_var()
+            if blocks:
+                log_var = ops.take(log_var, self._numeric_columns, axis=0)
+            numeric_nll = losses.gaussian_nll(x, out, log_var, observed)
+        return numeric_nll + categorical if blocks else numeric_nll
+
+    @property
+    def _numeric_columns(self):
+        """The columns outside the categorical blocks."""
+        inside = {j for a, b in self.categorical_blocks for j in range(a, b)}
+        return np.array([j for j in range(self.n_features) if j not in inside], np.int32)
 
     def set_noise_floor(self, noise_floor):
         """Set the Gaussian likelihood's per-feature variance floor (``noise_floor``)."""
@@ -209,6 +231,7 @@ class VAE(keras.Model):
             "beta": self.beta,
             "seed": self.seed,
             "noise_floor": self.noise_floor,
+            "categorical_blocks": [list(b) for b in self.categorical_blocks],
         }
 
     @classmethod
@@ -264,6 +287,12 @@ def set_linear_solution(vae, loadings, noise_variance, mean):
         np.zeros((n_features, n_components)),
         np.pad(-np.log1p(strengths), (0, n_components - rank)),
     )
+    mean = np.array(mean, np.float64)
+    for start, stop in vae.categorical_blocks:
+        # Indicators' linear model x = W z + p as logits: log p + W z / p to first order.
+        p = np.clip(mean[start:stop], 1e-3, 1.0)
+        loadings[start:stop] /= p[:, None]
+        mean[start:stop] = np.log(p)
     head(decoder.get_layer("x_mean"), loadings.T, mean)
     floor = np.exp(np.asarray(vae.log_noise_floor.numpy(), np.float64))
     excess = np.asarray(noise_variance, np.float64) - floor
@@ -283,5 +312,6 @@ def build_vae(n_features, arch, beta, seeds, noise_floor):
         arch["n_components"], hidden, n_features, arch["activation"], arch["likelihood"], seeds
     )
     return VAE(
-        encoder, decoder, arch["likelihood"], beta, seed=next(seeds), noise_floor=noise_floor
+        encoder, decoder, arch["likelihood"], beta, seed=next(seeds), noise_floor=noise_floor,
+        categorical_blocks=arch.get("categorical_blocks", ()),
     )

@@ -91,7 +91,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         -------
         scores : ndarray of shape (n_samples,)
         """
-        return self._score_samples(self._check_input(X))
+        return self._score_samples(*self._check_input(X, unseen=True))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers.

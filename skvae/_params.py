@@ -20,6 +20,8 @@ VAE_PARAMS = {
     "hidden_layer_sizes": "auto",
     "activation": "selu",
     "likelihood": "gaussian",
+    "categorical_features": "from_dtype",
+    "max_categories": 255,
     "init": "auto",
     "beta": 1.0,
     "kl_warmup": 30,
@@ -41,7 +43,10 @@ VAE_PARAMS = {
 #: Parameters added after the first release, with the value an older pickle was fitted under
 #: (unpickling fills them in): before linear_mixture there was no linear start to mix in,
 #: and before init the start was init="auto"'s.
-PARAMS_ADDED_LATER = {"linear_mixture": 0.0, "init": "auto"}
+PARAMS_ADDED_LATER = {
+    "linear_mixture": 0.0, "init": "auto", "categorical_features": "from_dtype",
+    "max_categories": 255,
+}
 
 #: numpydoc text of the shared parameters, for the estimators' docstrings: what each is and
 #: when to change it; the reason for each default, with its figures, is on the documentation's
@@ -65,6 +70,20 @@ VAE_PARAMS_DOC = """\
         comparable with ``PCA.score``; training starts from a linear model (see ``init``).
         "bernoulli": data in [0, 1] such as pixel intensities; the decoder outputs
         probabilities. See :ref:`default-likelihood`.
+    categorical_features : "from_dtype", None, array-like of bool, int or str, \
+            default="from_dtype"
+        Which columns are categorical: each gets a categorical likelihood (a softmax over
+        its levels; two levels make a Bernoulli) inside the model, the others ``likelihood``.
+        "from_dtype": a DataFrame's ``category``, bool and text columns (object or string
+        columns whose values are not all numbers); arrays are all numeric. Or a boolean
+        mask, column indices or column names, as HistGradientBoosting takes them; None: all
+        numeric. Fitted on a DataFrame with a categorical column, ``inverse_transform``,
+        ``sample`` and imputation return DataFrames with its columns, dtypes and levels. A
+        level unseen in fit is a missing cell to ``transform`` and imputation. See
+        :ref:`mixed`.
+    max_categories : int, default=255
+        Most levels a categorical column may have; one with more (an identifier or free
+        text) raises a ValueError. 255 is HistGradientBoosting's limit.
     init : {"auto", "best", "ppca", "fa", "random"}, default="auto"
         Where a Gaussian VAE's training starts (``linear_start_`` says which linear model).
         "auto": the better of probabilistic PCA and factor analysis on the validation rows
@@ -221,6 +240,8 @@ PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
     "activation": [StrOptions(set(_config.ACTIVATIONS))],
     "likelihood": [StrOptions(set(_config.LIKELIHOODS))],
+    "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+    "max_categories": [Interval(Integral, 2, None, closed="left")],
     "init": [StrOptions(set(_config.INITS))],
     "beta": [Interval(Real, 0, None, closed="left")],
     "kl_warmup": [Interval(Integral, 0, None, closed="left")],

@@ -5,8 +5,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from skvae._config import LOG_VAR_RANGE
-from skvae._likelihoods import _LOG_2PI, draw, reconstruction_log_likelihood
-from skvae._runtime import THREADS, _sigmoid
+from skvae._likelihoods import _LOG_2PI, decoder_means, draw, reconstruction_log_likelihood
+from skvae._runtime import THREADS
 
 
 def prior_where_nothing_observed(mean, log_var, observed):
@@ -22,7 +22,7 @@ def prior_where_nothing_observed(mean, log_var, observed):
 
 def importance_sampling(
     x, encoder, decoder, likelihood, eps, x_log_var=None, *, encoder_input=None,
-    observed=None, fill=None, rng=None, max_elements=2**22,
+    observed=None, fill=None, rng=None, max_elements=2**22, blocks=(),
 ):
     """Importance-weighted estimate of log p(x) per row (the IWAE bound, Burda et al. 2016),
     and optionally the conditional mean of the decoder given the row (MIWAE's imputation,
@@ -39,7 +39,9 @@ def importance_sampling(
     self-normalised weights ``w_k`` (the importance-sampling estimate of ``E[x | x_obs]``:
     decoder means, probabilities for Bernoulli); "draw" picks one ``z_k`` per row with
     probability ``w_k`` (sampling importance resampling) and draws x from ``p(x | z_k)``
-    with ``rng``. Rows are processed in chunks of at most ``max_elements`` decoded values.
+    with ``rng``. ``blocks``: the categorical columns' one-hot ranges (see
+    :func:`reconstruction_log_likelihood`); their fills are level probabilities, their draws
+    one-hot. Rows are processed in chunks of at most ``max_elements`` decoded values.
     Returns ``(log_likelihood, filled or None)``.
     """
     k = eps.shape[0]
@@ -61,15 +63,16 @@ def importance_sampling(
         (decoded,) = decoder(z.reshape(-1, z.shape[-1]))
         decoded = decoded.reshape(len(xc), k, -1)
         log_px_z = reconstruction_log_likelihood(
-            xc[:, None, :], decoded, likelihood, x_log_var, obs, overwrite_decoded=fill is None
+            xc[:, None, :], decoded, likelihood, x_log_var, obs, overwrite_decoded=fill is None,
+            blocks=blocks,
         )
         log_pz = -0.5 * np.sum(_LOG_2PI + z**2, axis=-1)
         log_qz_x = -0.5 * np.sum(_LOG_2PI + log_var[:, None, :] + eps[None] ** 2, axis=-1)
         log_w = log_px_z + log_pz - log_qz_x
         scores[rows] = logsumexp(log_w, axis=1) - np.log(k)
         if fill is not None:
-            means = _sigmoid(decoded) if likelihood == "bernoulli" else decoded
-            filled[rows] = _fill(means, log_w, likelihood, x_log_var, fill, rng)
+            means = decoder_means(decoded, likelihood, blocks)
+            filled[rows] = _fill(means, log_w, likelihood, x_log_var, fill, rng, blocks)
 
     # Each row's chunk is fixed by max_elements alone, so the threads change no result;
     # draws stay on one thread, in order, so that they follow rng's stream.
@@ -83,7 +86,7 @@ def importance_sampling(
     return scores, filled
 
 
-def _fill(means, log_w, likelihood, x_log_var, how, rng):
+def _fill(means, log_w, likelihood, x_log_var, how, rng, blocks=()):
     weights = np.exp(log_w - logsumexp(log_w, axis=1, keepdims=True))  # (n, K)
     if how == "mean":
         return np.einsum("nk,nkd->nd", weights, means).astype(means.dtype)
@@ -91,7 +94,7 @@ def _fill(means, log_w, likelihood, x_log_var, how, rng):
     u = rng.uniform(size=(len(weights), 1)) * cumulative[:, -1:]
     pick = np.minimum((cumulative < u).sum(axis=1), weights.shape[1] - 1)
     chosen = means[np.arange(len(means)), pick]
-    return draw(chosen, likelihood, x_log_var, rng)
+    return draw(chosen, likelihood, x_log_var, rng, blocks)
 
 
 def importance_log_likelihood(x, encoder, decoder, likelihood, eps, x_log_var=None, **kwargs):

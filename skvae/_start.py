@@ -97,8 +97,11 @@ class LinearStartMixin:
                                              self._noise_floor)
                 self._vae.set_noise_floor(self._noise_floor)
             _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
-            # Kept for linear_mixture: the start is part of the density score_samples gives.
-            self._linear_density = (loadings, noise_variance, mean)
+            # Kept for linear_mixture: the start is part of the density score_samples gives
+            # (not on a table with categorical columns, whose indicators it models as
+            # Gaussian numbers: its density is not one of the table's rows).
+            if not self._arch.get("categorical_blocks"):
+                self._linear_density = (loadings, noise_variance, mean)
 
     def _warn_small_first_chunk(self, x):
         """After the first partial_fit chunk's start: say so when the chunk had too few rows

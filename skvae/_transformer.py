@@ -114,7 +114,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
                 f"inverse_transform takes latent codes with n_components={self.n_components_}"
                 f" columns (the output of transform); got an array of shape {Z.shape}."
             )
-        return self._decode(Z)
+        return self._to_table(self._decode(Z))
 
     @property
     def n_components_(self):
@@ -161,7 +161,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
             draw = self._arch["likelihood"] != "bernoulli"
         rng = check_random_state(random_state)
         z = rng.standard_normal((int(n_samples), self.n_components_)).astype(self._dtype)
-        return self._draw(z, rng) if draw else self._decode(z)
+        return self._to_table(self._draw(z, rng) if draw else self._decode(z))
 
     def score_samples(self, X):
         """Importance-weighted estimate of log p(x) per row (higher is more typical).
@@ -182,7 +182,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseVAE
         -------
         log_likelihood : ndarray of shape (n_samples,)
         """
-        return self._score_samples(self._check_input(X))
+        return self._score_samples(*self._check_input(X, unseen=True))
 
     def score(self, X, y=None):
         """Mean of ``score_samples(X)``: the held-out log-likelihood per row.

@@ -2,6 +2,7 @@
 the offending columns, and the value ranges each likelihood accepts."""
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from skvae import _config
@@ -36,13 +37,30 @@ def validate_table(estimator, X, **kwargs):
         raise _non_numeric_error(estimator, columns) from error
 
 
+def validate_rows(estimator, X, codec, reset, **kwargs):
+    """``(rows, unseen)``: X as the float matrix the network reads, with
+    :func:`validate_table`'s checks. With a :class:`skvae._columns.ColumnCodec` (a table
+    with categorical columns), its columns are checked by name and count as sklearn does,
+    then encoded (``unseen`` marks cells with a level unseen in fit); without one, ``unseen``
+    is None."""
+    kwargs = {"dtype": [np.float64, np.float32], "ensure_all_finite": "allow-nan",
+              "ensure_min_samples": 1, **kwargs}
+    if codec is None:
+        return validate_table(estimator, X, reset=reset, **kwargs), None
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    rows, unseen = codec.encode(X)
+    kwargs.pop("dtype")
+    return check_array(rows, dtype=np.float64, input_name="X", **kwargs), unseen
+
+
 def _non_numeric_error(estimator, columns):
     named = ", ".join(f"{c!r} ({t})" for c, t in columns[:10])
     dates = any(t.startswith(("datetime", "timedelta")) for _, t in columns)
     return ValueError(
         f"{type(estimator).__name__} needs numeric features, but X has "
-        f"{len(columns)} non-numeric column(s): {named}. Encode them first, e.g. "
-        "OneHotEncoder in a ColumnTransformer before it in a Pipeline"
+        f"{len(columns)} non-numeric column(s): {named}. Name the categorical ones in "
+        "categorical_features (its default, 'from_dtype', takes a DataFrame's text, "
+        "category and bool columns), encode them before it in a Pipeline"
         + (" (dates and durations: as numbers, e.g. days since a reference date)"
            if dates else "")
         + ", or drop them."

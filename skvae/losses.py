@@ -49,3 +49,18 @@ def gaussian_nll(x, mean, log_var, observed=None):
     log_var = ops.clip(log_var, *LOG_VAR_RANGE)
     return 0.5 * _sum(_LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var), observed)
 
+
+
+def categorical_nll(x, logits, blocks, observed=None):
+    """Cross-entropy of one-hot blocks, per row: for each ``(start, stop)`` in ``blocks``,
+    ``-sum_j x_j log softmax(logits[start:stop])_j`` (``x`` one-hot over the block; a block
+    with ``observed`` 0, or all-zero ``x``, counts nothing)."""
+    total = 0.0
+    for start, stop in blocks:
+        log_p = logits[:, start:stop] - ops.logsumexp(logits[:, start:stop], axis=-1,
+                                                       keepdims=True)
+        terms = ops.sum(x[:, start:stop] * log_p, axis=-1)
+        if observed is not None:
+            terms = terms * observed[:, start]
+        total = total - terms
+    return total

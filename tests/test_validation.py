@@ -257,16 +257,19 @@ def test_date_and_duration_columns_are_named_with_the_fix(tz):
 
 @pytest.mark.parametrize("estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
 def test_text_and_categorical_columns_are_named_with_the_fix(estimator):
-    """A mixed-type table straight from read_csv: the error names the columns to encode."""
+    """A mixed-type table with categorical_features=None (all numeric): the error names
+    the columns and the parameter that models them. (With the default they are modelled:
+    test_columns.)"""
     pd = pytest.importorskip("pandas")
     X = uniform_rows()
     frame = pd.DataFrame({"x": X[:, 0], "city": ["Oslo", "Lima"] * 20,
                           "grade": pd.Categorical(["a", "b"] * 20), "y": X[:, 1]})
     est = estimator(**TINY)
     match = (rf"{estimator.__name__} needs numeric features, but X has 2 non-numeric column\(s\): "
-             r"'city' \(.*\), 'grade' \(category\)\. Encode them first, e\.g\. OneHotEncoder")
+             r"'city' \(.*\), 'grade' \(category\)\. Name the categorical ones in "
+             r"categorical_features")
     with pytest.raises(ValueError, match=match):
-        est.fit(frame)
+        estimator(categorical_features=None, **TINY).fit(frame)
     est.fit(frame[["x", "y"]])
     apply = est.transform if hasattr(est, "transform") else est.score_samples
     with pytest.raises(ValueError, match=r"1 non-numeric column\(s\): 'x'"):
