@@ -73,10 +73,21 @@ class LinearStartMixin:
 
         x_train = X_model if train_rows is None else X_model[train_rows]
         x_val = None if val_rows is None else X_model[val_rows]
+        blocks = self._arch.get("categorical_blocks")
+        if blocks:  # the linear model of the numeric columns (see _categorical_start)
+            numeric = self._codec.numeric
+            if not len(numeric):
+                return
+            frequencies = np.nanmean(x_train, axis=0)
+            x_train = x_train[:, numeric]
+            x_val = None if x_val is None else x_val[:, numeric]
+        floor = np.broadcast_to(self._noise_floor, (X_model.shape[1],))
         start = _init.linear_start(
-            x_train, x_val, self.n_components, self._noise_floor, self._init_seed,
-            method=method,
+            x_train, x_val, self.n_components, floor[numeric] if blocks else self._noise_floor,
+            self._init_seed, method=method,
         )
+        if blocks and start is not None:
+            start = _categorical_start(start, numeric, frequencies)
         if self.verbose:
             n_val = 0 if x_val is None else len(x_val)
             how = _init.judging(min(len(x_train), _config.LINEAR_START_MAX_ROWS), n_val,
@@ -126,3 +137,19 @@ class LinearStartMixin:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _categorical_start(start, numeric, frequencies):
+    """A linear start of the numeric columns widened to the network's matrix: the level
+    indicators get no loadings (the encoder's linear path ignores them, the decoder's starts
+    at each level's frequency) and a unit noise variance. Fitted to the indicators too, as
+    numbers, the linear model found them nearly collinear (a column's indicators sum to 1)
+    and near noise-free, and the sharp start it gave diverged at every learning rate
+    (salaries: -70.3 nats per held-out row against -20.0 from a random start)."""
+    loadings, noise_variance, mean, name = start
+    width = len(frequencies)
+    full_loadings = np.zeros((width, loadings.shape[1]))
+    full_loadings[numeric] = loadings
+    full_noise, full_mean = np.ones(width), np.array(frequencies, np.float64)
+    full_noise[numeric], full_mean[numeric] = noise_variance, mean
+    return full_loadings, full_noise, full_mean, name
