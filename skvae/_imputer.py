@@ -205,9 +205,12 @@ class VAEImputer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_filled : ndarray of shape (n_samples, n_features_out)
+        X_filled : ndarray or DataFrame of shape (n_samples, n_features_out)
             Features entirely missing at fit time are dropped unless
             ``keep_empty_features``; the indicator columns follow with ``add_indicator``.
+            Fitted on a table with a categorical column: a DataFrame (when fitted on one)
+            with its columns, dtypes and levels, each categorical hole filled with the most
+            probable level given the row (a draw with ``sample_posterior``).
         """
         check_is_fitted(self)
         if getattr(self, "_mixed", False):
