@@ -267,6 +267,8 @@ def set_linear_solution(vae, loadings, noise_variance, mean):
     n_features, rank = loadings.shape
     n_components = encoder.get_layer("z_mean").units
     scaled = loadings / noise_variance[:, None]
+    for start, stop in vae.categorical_blocks:
+        scaled[start:stop] = 0  # the encoder's linear path reads the numeric columns only
     strengths, rotation = np.linalg.eigh(loadings.T @ scaled)
     order = np.argsort(strengths)[::-1]
     strengths, rotation = np.maximum(strengths[order], 0.0), rotation[:, order]

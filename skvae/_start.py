@@ -78,7 +78,7 @@ class LinearStartMixin:
             numeric = self._codec.numeric
             if not len(numeric):
                 return
-            frequencies = np.nanmean(x_train, axis=0)
+            x_full = x_train
             x_train = x_train[:, numeric]
             x_val = None if x_val is None else x_val[:, numeric]
         floor = np.broadcast_to(self._noise_floor, (X_model.shape[1],))
@@ -87,7 +87,7 @@ class LinearStartMixin:
             self._init_seed, method=method,
         )
         if blocks and start is not None:
-            start = _categorical_start(start, numeric, frequencies)
+            start = _categorical_start(start, numeric, x_full)
         if self.verbose:
             n_val = 0 if x_val is None else len(x_val)
             how = _init.judging(min(len(x_train), _config.LINEAR_START_MAX_ROWS), n_val,
@@ -139,17 +139,29 @@ class LinearStartMixin:
         )
 
 
-def _categorical_start(start, numeric, frequencies):
-    """A linear start of the numeric columns widened to the network's matrix: the level
-    indicators get no loadings (the encoder's linear path ignores them, the decoder's starts
-    at each level's frequency) and a unit noise variance. Fitted to the indicators too, as
-    numbers, the linear model found them nearly collinear (a column's indicators sum to 1)
-    and near noise-free, and the sharp start it gave diverged at every learning rate
-    (salaries: -70.3 nats per held-out row against -20.0 from a random start)."""
+def _categorical_start(start, numeric, x):
+    """A linear start of the numeric columns widened to the network's matrix ``x`` (training
+    rows, holes at 0): each level indicator gets the loadings of its least-squares regression
+    on the start's posterior means of z, which the decoder writes as logits, so the start
+    links the categories to the numeric columns' factors; the encoder's linear path reads
+    the numeric columns only (see :func:`skvae._model.set_linear_solution`), so the codes and
+    the numeric columns' fit are the numeric start's.
+
+    Fitted to the indicators as numbers alongside the numeric columns, the linear model
+    found them nearly collinear (a column's indicators sum to 1) and noise-free, and the
+    sharp start it gave diverged at every learning rate (salaries: -70.3 nats per held-out
+    row against -20.0 from a random start)."""
     loadings, noise_variance, mean, name = start
-    width = len(frequencies)
+    width = x.shape[1]
+    indicators = np.setdiff1d(np.arange(width), numeric)
+    scaled = loadings / noise_variance[:, None]
+    precision = np.eye(loadings.shape[1]) + loadings.T @ scaled
+    z = np.linalg.solve(precision, ((x[:, numeric] - mean) @ scaled).T).T  # E[z | numbers]
+    frequencies = x[:, indicators].mean(axis=0)
+    coef, *_ = np.linalg.lstsq(z, x[:, indicators] - frequencies, rcond=None)
     full_loadings = np.zeros((width, loadings.shape[1]))
-    full_loadings[numeric] = loadings
-    full_noise, full_mean = np.ones(width), np.array(frequencies, np.float64)
-    full_noise[numeric], full_mean[numeric] = noise_variance, mean
+    full_noise, full_mean = np.ones(width), np.zeros(width)
+    full_loadings[numeric], full_noise[numeric], full_mean[numeric] = (
+        loadings, noise_variance, mean)
+    full_loadings[indicators], full_mean[indicators] = coef.T, frequencies
     return full_loadings, full_noise, full_mean, name

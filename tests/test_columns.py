@@ -130,6 +130,17 @@ def test_indices_on_an_array_decode_to_the_levels():
 # ------------------------------------------------------ likelihood and scores
 
 
+def test_the_linear_start_links_categories_to_the_numbers(table):
+    """The start regresses each level's indicator on the numeric columns' factors: a colour
+    that follows x is read back from the codes of a fit that barely trained (the start, or
+    one epoch from it), far above the most frequent colour's share."""
+    est = VAETransformer(2, hidden_layer_sizes=(32,), max_iter=1, random_state=0).fit(table)
+    assert est.linear_start_ in ("ppca", "fa")
+    back = est.inverse_transform(est.transform(table))
+    majority = table["colour"].value_counts(normalize=True).max()
+    assert (back["colour"] == table["colour"]).mean() > max(0.75, majority + 0.3)
+
+
 def test_categorical_scores_are_probabilities_of_the_levels():
     """With only categorical columns, exp(score_samples) over every combination of levels
     sums to about 1 (an importance-weighted estimate of each probability)."""
