@@ -126,6 +126,12 @@ class ColumnCodec:
             dtypes.append(column.dtype)
             if categorical:
                 found = _levels(column)
+                if not len(found):
+                    name = repr(str(columns[j])) if frame else j
+                    raise ValueError(
+                        f"{estimator_name}: categorical column {name} has no observed value: "
+                        "there is nothing to learn about it. Drop it."
+                    )
                 if len(found) > max_categories:
                     name = repr(str(columns[j])) if frame else j
                     raise ValueError(

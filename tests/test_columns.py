@@ -77,6 +77,13 @@ def test_a_column_with_too_many_levels_gets_a_clear_error(table):
         VAETransformer(2, max_iter=1).fit(ids)
 
 
+def test_an_empty_categorical_column_is_refused(table):
+    empty = table.assign(colour=pd.Series([None] * len(table), dtype=object))
+    empty["colour"] = empty["colour"].astype("category")
+    with pytest.raises(ValueError, match="'colour' has no observed value"):
+        VAETransformer(2, max_iter=1).fit(empty)
+
+
 # ------------------------------------------------------------ tables in and out
 
 
