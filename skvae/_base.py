@@ -261,6 +261,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         # divergence, unless the user has changed learning_rate since.
         asked, used = getattr(self, "_learning_rate_used", (None, None))
         learning_rate = used if asked == self.learning_rate else self.learning_rate
+        if isinstance(learning_rate, str):
+            learning_rate = _config.learning_rate(0 if val_rows is None else len(val_rows))
         result, self._optimizer_state, self._jit = _engine.fit_network(
             self._vae, X_model, train_rows, val_rows, rng,
             arch_key=tuple(sorted((k, str(v)) for k, v in self._arch.items())),
@@ -280,6 +282,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             tol=self.tol * self.n_features_in_,  # per feature -> per row
             lr_retries=_config.LR_RETRIES,
             lr_decays=_config.LR_DECAYS,
+            progress_fraction=_config.PROGRESS_FRACTION,
             report=self._report if self.verbose else None,
         )
         self._epochs_seen += result.n_epochs

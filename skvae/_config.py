@@ -75,6 +75,13 @@ LR_DECAYS = 2
 LR_DECAY_FACTOR = 10.0
 #: ... made only with at least this many validation rows.
 LR_DECAY_MIN_VALIDATION_ROWS = 256
+#: With decays on, a window of epochs whose best held-out loss gained less than this share
+#: of the fit's whole gain so far is a plateau too (a decay, or past the last, the stop).
+PROGRESS_FRACTION = 0.001
+#: learning_rate="auto": this rate below LR_DECAY_MIN_VALIDATION_ROWS validation rows ...
+LEARNING_RATE = 1e-3
+#: ... and this one from there on, where the decays bring it down in time.
+LARGE_FIT_LEARNING_RATE = 3e-3
 #: An epoch of at least this many steps is compiled with XLA ...
 JIT_MIN_STEPS = 48
 #: ... and so is a training set of at least this many values.
@@ -104,6 +111,15 @@ def hidden_layer_sizes(n_samples, n_features):
     width = max(low, min(cap, min(2 * n_features, max(n_samples // 4, low))))
     width = 1 << (int(width) - 1).bit_length() if width > low else int(low)
     return (width, width // 2)
+
+
+def learning_rate(n_validation):
+    """``learning_rate="auto"``: ``LARGE_FIT_LEARNING_RATE`` for a fit judged on at least
+    ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows (where the learning rate decays),
+    ``LEARNING_RATE`` otherwise."""
+    if n_validation >= LR_DECAY_MIN_VALIDATION_ROWS:
+        return LARGE_FIT_LEARNING_RATE
+    return LEARNING_RATE
 
 
 def batch_size(n_samples):

@@ -68,6 +68,7 @@ def train(
     lr_backoff=_config.LR_BACKOFF,
     lr_decays=0,
     lr_decay_factor=_config.LR_DECAY_FACTOR,
+    progress_fraction=None,
     report=None,
 ):
     """Train ``runner.vae`` for up to ``max_epochs`` epochs.
@@ -94,6 +95,11 @@ def train(
         With at least ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows, how many times a
         plateau of ``n_iter_no_change // 2`` epochs sends training back to the best weights
         at the learning rate divided by ``lr_decay_factor`` (see ``LR_DECAYS``).
+    progress_fraction : float or None
+        With decays on: a window of ``n_iter_no_change // 2`` epochs (since the start or the
+        last decay) in which the best held-out loss gained less than this fraction of all it
+        has gained since the first epoch also counts as a plateau: it decays the learning
+        rate and, past the last decay, stops the fit (see ``PROGRESS_FRACTION``).
     report : callable(epoch, record, seconds) or None, called after every epoch.
 
     Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
@@ -126,6 +132,8 @@ def train(
         learning_rate = float(np.asarray(runner.optimizer.learning_rate))
     if x_val is None or int(x_val.shape[0]) < _config.LR_DECAY_MIN_VALIDATION_ROWS:
         lr_decays = 0
+    # The best held-out loss after each epoch, and the epoch the current rate began.
+    bests, window, rate_since = [], max(1, n_iter_no_change // 2), 0
     epoch = 0
     # The sampling noise of every epoch: float32 normals from NumPy's fast generator, seeded
     # from the caller's random state (see EpochRunner on why not in the graph) and the
@@ -178,9 +186,17 @@ def train(
                 since_best = 0
             if val_loss < best_loss:
                 best_loss, best_weights = val_loss, weights
-            if len(result.decayed_at) < lr_decays and since_best == max(
-                1, n_iter_no_change // 2
+            bests.append(best_loss)
+            slow = (progress_fraction is not None and lr_decays > 0 and not in_warmup
+                    and epoch - rate_since >= window and len(bests) > window
+                    and bests[-1 - window] - bests[-1]
+                    < progress_fraction * (bests[0] - bests[-1]))
+            if slow and len(result.decayed_at) >= lr_decays:
+                since_best = n_iter_no_change  # past the last decay: stop here
+            if len(result.decayed_at) < lr_decays and (
+                slow or since_best == max(1, n_iter_no_change // 2)
             ):
+                rate_since = epoch
                 result.decayed_at.append(first_epoch + epoch)
                 learning_rate /= lr_decay_factor
                 runner.optimizer.learning_rate = learning_rate

@@ -165,10 +165,59 @@ def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
                   random_state=0)
     many = VAETransformer(2, **params).fit(X)  # 300 validation rows
     assert many.n_iter_ < 300
-    assert 1e-3 / 10**_config.LR_DECAYS * 0.999 < many.learning_rate_ < 1e-3
-    assert many.learning_rate == 1e-3
+    high = _config.LARGE_FIT_LEARNING_RATE  # learning_rate="auto" with decays on
+    assert high / 10**_config.LR_DECAYS * 0.999 < many.learning_rate_ < high
+    assert many.learning_rate == "auto"
     few = VAETransformer(2, **params).fit(X[:2000])  # 200 validation rows
-    assert few.learning_rate_ == 1e-3
+    assert few.learning_rate_ == _config.LEARNING_RATE
+    assert VAETransformer(2, **params, learning_rate=1e-3).fit(X).learning_rate_ < 1e-3
+
+
+class _ScriptedRunner:
+    """Stands in for an EpochRunner whose held-out loss after epoch i is ``losses[i]``."""
+
+    n_components = 1
+
+    def __init__(self, losses):
+        import types
+
+        self.losses, self.evaluated = list(losses), 0
+        self.optimizer = types.SimpleNamespace(learning_rate=1.0)
+        self.vae = types.SimpleNamespace(set_weights=lambda weights: None)
+
+    def read_state(self):
+        return [np.zeros(1)], [np.zeros(1)]
+
+    def optimizer_state(self):
+        return [np.zeros(1)]
+
+    def run_epoch(self, x, order, beta, noise):
+        return 1.0, 0.0, True, 1
+
+    def evaluate(self, x_val, val_eps):
+        self.evaluated += 1
+        return float(self.losses[self.evaluated - 1]), 0.0
+
+
+@pytest.mark.parametrize("fraction", [None, _config.PROGRESS_FRACTION])
+def test_a_fit_that_gains_little_of_its_total_decays_and_stops_early(fraction):
+    """A held-out loss that keeps creeping down (never a plateau by the patience rule with
+    tol=0) decays the rate and stops once a window of epochs gains under PROGRESS_FRACTION
+    of the fit's total gain; without the rule the fit runs to max_epochs."""
+    epochs = np.arange(400)
+    losses = np.concatenate([[500.0], 100 * np.exp(-epochs / 8) - 1e-4 * epochs + 200])
+    runner = _ScriptedRunner(losses)
+    x = np.zeros((512, 1), np.float32)
+    result = _training.train(
+        runner, x, np.random.RandomState(0), max_epochs=300, beta=1.0, x_val=x,
+        val_eps=np.zeros((512, 1), np.float32), n_iter_no_change=20, tol=0.0,
+        learning_rate=1.0, lr_decays=2, progress_fraction=fraction,
+    )
+    if fraction is None:
+        assert result.n_epochs == 300 and result.decayed_at == []
+    else:
+        assert len(result.decayed_at) == 2 and result.stopped_early
+        assert result.n_epochs < 100 and result.learning_rate == pytest.approx(0.01)
 
 
 # --------------------------------------------------------------- divergence
@@ -267,7 +316,7 @@ def test_a_sharp_linear_start_fits_without_warning_and_keeps_its_score():
     # validation rows can miss (measured over random_state 0-3: 0.11 nats at most).
     assert est.best_validation_score_ >= start.best_validation_score_
     assert est.score(X_test) >= start.score(X_test) - 0.25
-    assert est.learning_rate == 1e-3 and est.learning_rate_ < 1e-3
+    assert est.learning_rate == "auto" and est.learning_rate_ < _config.LEARNING_RATE
     # A warm start continues at the lowered rate rather than diverging again.
     lowered = est.learning_rate_
     est.set_params(warm_start=True, max_iter=2)
