@@ -10,6 +10,7 @@ stays fast.
 """
 
 import logging
+import time
 import warnings
 
 import numpy as np
@@ -263,6 +264,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         learning_rate = used if asked == self.learning_rate else self.learning_rate
         if isinstance(learning_rate, str):
             learning_rate = _config.learning_rate(0 if val_rows is None else len(val_rows))
+        started = time.perf_counter()
         result, self._optimizer_state, self._jit = _engine.fit_network(
             self._vae, X_model, train_rows, val_rows, rng,
             arch_key=tuple(sorted((k, str(v)) for k, v in self._arch.items())),
@@ -285,6 +287,9 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             progress_fraction=_config.PROGRESS_FRACTION,
             report=self._report if self.verbose else None,
         )
+        if self.verbose:
+            progress(self._training_summary(result, learning_rate, max_epochs,
+                                            time.perf_counter() - started))
         self._epochs_seen += result.n_epochs
         self.learning_rate_ = result.learning_rate
         self._learning_rate_used = (self.learning_rate, result.learning_rate)
@@ -326,6 +331,31 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             f"({steps} steps per epoch), epochs compiled with XLA: {'yes' if jit else 'no'}, "
             f"learning-rate plateau decays: {decays}"
         )
+
+    def _training_summary(self, result, learning_rate, max_epochs, seconds):
+        """``verbose``: why training ended, where its time went and which epoch was kept."""
+        n = result.n_epochs
+        if result.diverged:
+            why = "stopped: the loss diverged"
+        elif result.stopped_early:
+            why = "stopped early: the held-out loss stopped improving"
+        elif n >= max_epochs:
+            why = f"reached max_iter={max_epochs}"
+        else:
+            why = "stopped"
+        line = (f"{self._reported_name()}: {why} after {n} epochs in {seconds:.1f}s "
+                f"({seconds / max(n, 1):.2f}s per epoch, fixed costs included)")
+        val = result.history.get("val_loss", [])
+        if val and np.isfinite(val).any():
+            best = int(np.nanargmin(val))
+            kept = ("the starting weights" if result.start_val_loss is not None
+                    and result.start_val_loss <= val[best] else f"epoch {best + 1}")
+            line += f"; kept {kept}"
+        if result.decayed_at:
+            epochs = ", ".join(str(e + 1) for e in result.decayed_at)
+            line += (f"; learning rate {learning_rate:g} -> {result.learning_rate:g} "
+                     f"(decayed at epoch {epochs})")
+        return line
 
     def _report(self, epoch, record, seconds):
         parts = [

@@ -156,7 +156,8 @@ VAE_PARAMS_DOC = """\
     warm_start : bool, default=False
         Continue from the previous fit's weights and optimizer state.
     verbose : int, default=0
-        0: silent. 1: one line per epoch (losses, validation loss, time).
+        0: silent. 1: one line per epoch (losses, validation loss, time), then why
+        training ended, its seconds and the epoch whose weights were kept.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, sampling noise, shuffling, the validation split and
         the noise of ``score_samples``. An int gives bitwise-identical fits. See

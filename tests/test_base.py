@@ -161,9 +161,23 @@ def test_verbose_prints_one_line_per_epoch(digits01, capsys):
                         "rows: 1617 training, 180 validation rows)")
     assert lines[1].startswith("VAETransformer: hidden_layer_sizes=(16,), batch_size=")
     assert "epochs compiled with XLA: " in lines[1] and "plateau decays: off" in lines[1]
-    epochs = lines[2:]
+    epochs = lines[2:-1]
     assert len(epochs) == 3
     assert epochs[0].startswith("Epoch 1/3") and "val_loss" in epochs[0] and "kl:" in epochs[0]
+    # Last, why training ended, what it cost and which weights were kept.
+    assert lines[-1].startswith("VAETransformer: reached max_iter=3 after 3 epochs in ")
+    assert "s per epoch" in lines[-1] and "; kept " in lines[-1]
+
+
+def test_verbose_says_why_a_fit_stopped_and_when_the_rate_decayed(capsys):
+    rng = np.random.RandomState(0)
+    X = np.tanh(rng.randn(3000, 2) @ rng.randn(2, 6)) + 0.1 * rng.randn(3000, 6)
+    est = VAETransformer(2, hidden_layer_sizes=(8,), n_iter_no_change=4, kl_warmup=0,
+                         max_iter=300, verbose=1, random_state=0).fit(X)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"VAETransformer: stopped early: the held-out loss stopped "
+                           f"improving after {est.n_iter_} epochs in ")
+    assert f"-> {est.learning_rate_:g} (decayed at epoch" in last
 
 
 def test_verbose_zero_is_silent(digits01, capfd):
