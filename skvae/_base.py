@@ -28,7 +28,7 @@ from skvae._params import (
     check_hidden_layer_sizes,
 )
 from skvae._progress import progress
-from skvae._standardize import Standardizer
+from skvae._standardize import Standardizer, fit_power
 from skvae._start import LinearStartMixin
 from skvae._validation import check_values, validate_rows
 
@@ -207,7 +207,10 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
                 indicators = np.ones(n_features, bool)
                 indicators[self._codec.numeric] = False
                 mean[indicators], scale[indicators], constant[indicators] = 0.0, 1.0, False
-            self._standardizer = Standardizer(mean, scale)
+            power = None
+            if getattr(self, "_codec", None) is not None:  # mixed tables (see fit_power)
+                power = fit_power((X - mean) / scale, ~constant & ~indicators)
+            self._standardizer = Standardizer(mean, scale, *(power or ()))
             self._noise_floor = np.where(constant, _config.CONSTANT_FEATURE_VARIANCE,
                                          _config.NOISE_FLOOR)
         seeds = _build_seeds(rng)
@@ -409,6 +412,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             scale = self._standardizer.scale
             self.mean_, self.scale_ = self._standardizer.mean, scale
             self.noise_variance_ = np.exp(np.clip(x_log_var, *_config.LOG_VAR_RANGE)) * scale**2
+            if self._standardizer.lambdas is not None:  # its noise in data units varies with z
+                self.noise_variance_[self._standardizer.power] = np.nan
         else:
             self._x_log_var = None
             self.mean_ = self.scale_ = self.noise_variance_ = None

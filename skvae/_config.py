@@ -41,6 +41,12 @@ LOG_VAR_RANGE = (-30.0, 20.0)
 #: Hidden layers read their input clipped to this range (the linear path reads it whole).
 HIDDEN_INPUT_LIMIT = {"encoder": 10.0, "decoder": 6.0}
 
+#: A numeric column is Yeo-Johnson transformed inside when that raises its own Gaussian
+#: log-likelihood (Jacobian included) by at least this many nats per row ...
+POWER_MIN_GAIN = 0.02
+#: ... with its parameter (fitted by PowerTransformer) clipped to this range.
+POWER_LAMBDA_RANGE = (-2.0, 4.0)
+
 # ---------------------------------------------------------------- inputs
 
 #: Largest |value| accepted for the Gaussian likelihood: squares overflow float32 above.

@@ -158,11 +158,14 @@ class InferenceMixin:
         )
         scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
         if self._standardizer is not None:
-            log_scale = np.log(self._standardizer.scale)
-            if observed is None:
+            if self._standardizer.lambdas is not None:  # per row: a Jacobian that varies
+                jacobian = self._standardizer.log_jacobian(X)
+                scores += np.sum(jacobian, axis=1, where=observed if observed is not None
+                                 else True).astype(scores.dtype)
+            elif observed is None:
                 scores -= scores.dtype.type(self._standardizer.log_scale)
             else:
-                scores -= (observed @ log_scale).astype(scores.dtype)
+                scores -= (observed @ np.log(self._standardizer.scale)).astype(scores.dtype)
             if filled is not None:
                 filled = self._standardizer.inverse(filled)
         return scores, filled
@@ -208,7 +211,7 @@ class InferenceMixin:
             x, decoded, self._arch["likelihood"], self._x_log_var, self._blocks
         )
         if self._standardizer is not None:
-            terms -= np.log(self._standardizer.scale).astype(terms.dtype)
+            terms += self._standardizer.log_jacobian(X).astype(terms.dtype)
         terms = terms if observed is None else np.where(observed, terms, 0)
         codec = getattr(self, "_codec", None)
         return terms if codec is None else codec.feature_terms(terms)

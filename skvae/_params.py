@@ -176,7 +176,8 @@ VAE_ATTRIBUTES_DOC = """\
         scale 1, as in StandardScaler); None for Bernoulli.
     noise_variance_ : ndarray of shape (n_features,) or None
         Learned per-feature variance of the Gaussian likelihood, in the data's units (None
-        for Bernoulli).
+        for Bernoulli; NaN for a skewed column of a mixed table, transformed inside, whose
+        noise in the data's units depends on the row: see :ref:`mixed`).
     linear_start_ : {"ppca", "fa"} or None
         The linear model the Gaussian VAE started from: the one ``init`` names, or with
         ``init="auto"`` the one with the higher log-likelihood on the validation rows (or in

@@ -145,7 +145,7 @@ def test_the_linear_start_links_categories_to_the_numbers(table):
     assert est.linear_start_ in ("ppca", "fa")
     back = est.inverse_transform(est.transform(table))
     majority = table["colour"].value_counts(normalize=True).max()
-    assert (back["colour"] == table["colour"]).mean() > max(0.75, majority + 0.3)
+    assert (back["colour"] == table["colour"]).mean() > max(0.7, majority + 0.3)
 
 
 def test_categorical_scores_are_probabilities_of_the_levels():
