@@ -30,7 +30,7 @@ from skvae._params import (
 from skvae._progress import progress
 from skvae._standardize import Standardizer, fit_power
 from skvae._start import LinearStartMixin
-from skvae._validation import check_values, validate_rows
+from skvae._validation import check_values, has_nan, validate_rows
 
 logger = logging.getLogger(__name__)
 
@@ -151,14 +151,14 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             )
         X, _ = validate_rows(self, X, getattr(self, "_codec", None), reset=reset)
         check_values(X, "X", self.likelihood)
-        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.size else []
+        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if has_nan(X) else []
         if len(empty):
             raise ValueError(
                 f"X has no observed value in column(s) {empty.tolist()[:10]}: there is "
                 "nothing to learn about them. Drop them, or use VAEImputer, whose "
                 "keep_empty_features says what becomes of them."
             )
-        if not reset and hasattr(self, "_arch") and np.isnan(X).any() and not self._arch.get(
+        if not reset and hasattr(self, "_arch") and has_nan(X) and not self._arch.get(
             "missing_indicator"
         ):
             raise ValueError(
@@ -192,7 +192,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         self._arch = {
             **self._arch_params,
             "hidden_layer_sizes": check_hidden_layer_sizes(hidden),
-            "missing_indicator": bool(np.isnan(X).any()),
+            "missing_indicator": has_nan(X),
         }
         if getattr(self, "_codec", None) is not None:
             self._arch["categorical_blocks"] = self._codec.blocks

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skvae import _config, _init, _likelihoods, _scoring
-from skvae._validation import check_values, validate_rows
+from skvae._validation import check_values, has_nan, validate_rows
 
 
 class InferenceMixin:
@@ -22,13 +22,14 @@ class InferenceMixin:
         same code as before missing values were supported).
         """
         x = X if self._standardizer is None else self._standardizer.forward(X)
-        missing = np.isnan(x)
-        any_missing = missing.any()
+        any_missing = has_nan(x)
         if any_missing:
+            missing = np.isnan(x)
             x = np.where(missing, 0, x).astype(x.dtype, copy=False)
         encoder_input = x
         if self._arch["missing_indicator"]:
-            encoder_input = np.concatenate([x, missing.astype(x.dtype)], axis=1)
+            indicator = missing.astype(x.dtype) if any_missing else np.zeros_like(x)
+            encoder_input = np.concatenate([x, indicator], axis=1)
         return x, encoder_input, ~missing if any_missing else None
 
     def _encode(self, X):

@@ -75,10 +75,17 @@ def _is_numeric(column):
     return True
 
 
+def has_nan(X):
+    """Whether the float array X holds a NaN, read in one pass with no temporary of X's size
+    (``np.min`` propagates NaN): the NaN-free case, the common one, stays cheap on large
+    data, where ``np.isnan(X).any()`` wrote a boolean copy of X first."""
+    return X.size > 0 and bool(np.isnan(np.min(X)))
+
+
 def check_values(X, name, likelihood, hint="MinMaxScaler"):
     """Refuse values the likelihood cannot take: outside [0, 1] for Bernoulli, beyond
     ``_config.MAX_ABS_INPUT`` for Gaussian (float32 overflows)."""
-    if not X.size or np.isnan(X).all():
+    if not X.size or (has_nan(X) and np.isnan(X).all()):
         return
     if likelihood == "bernoulli":
         low, high = np.nanmin(X), np.nanmax(X)
