@@ -151,11 +151,20 @@ class InferenceMixin:
             (self.n_importance_samples, self._arch["n_components"])
         )
         x, encoder_input, observed = self._to_model(X)
+        # A transformed feature's conditional mean is averaged in the data's units (the way
+        # back is not linear); on tables with categorical columns only, which have no
+        # linear mixture to mix it with (see fit_power).
+        standardizer = self._standardizer
+        in_data_units = fill == "mean" and getattr(standardizer, "lambdas", None) is not None
+        to_data = None
+        if in_data_units:
+            noise_sd = np.exp(np.clip(self._x_log_var, *_config.LOG_VAR_RANGE) / 2)
+            to_data = lambda means: standardizer.expected_inverse(means, noise_sd)  # noqa: E731
         scores, filled = _scoring.importance_sampling(
             x, self._encoder_stack, self._decoder_logits, self._arch["likelihood"], eps,
             self._x_log_var,
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
-            blocks=self._blocks,
+            blocks=self._blocks, to_data=to_data,
         )
         scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
         if self._standardizer is not None:
@@ -167,7 +176,7 @@ class InferenceMixin:
                 scores -= scores.dtype.type(self._standardizer.log_scale)
             else:
                 scores -= (observed @ np.log(self._standardizer.scale)).astype(scores.dtype)
-            if filled is not None:
+            if filled is not None and not in_data_units:
                 filled = self._standardizer.inverse(filled)
         return scores, filled
 

@@ -22,7 +22,7 @@ def prior_where_nothing_observed(mean, log_var, observed):
 
 def importance_sampling(
     x, encoder, decoder, likelihood, eps, x_log_var=None, *, encoder_input=None,
-    observed=None, fill=None, rng=None, max_elements=2**22, blocks=(),
+    observed=None, fill=None, rng=None, max_elements=2**22, blocks=(), to_data=None,
 ):
     """Importance-weighted estimate of log p(x) per row (the IWAE bound, Burda et al. 2016),
     and optionally the conditional mean of the decoder given the row (MIWAE's imputation,
@@ -41,7 +41,10 @@ def importance_sampling(
     probability ``w_k`` (sampling importance resampling) and draws x from ``p(x | z_k)``
     with ``rng``. ``blocks``: the categorical columns' one-hot ranges (see
     :func:`reconstruction_log_likelihood`); their fills are level probabilities, their draws
-    one-hot. Rows are processed in chunks of at most ``max_elements`` decoded values.
+    one-hot. ``to_data``: for "mean", a function of a (rows, features) array of decoder
+    means giving ``E[x | z_k]`` in the data's units (a non-linear way back from the
+    network's scale must average in the data's units). Rows are processed in chunks of at
+    most ``max_elements`` decoded values.
     Returns ``(log_likelihood, filled or None)``.
     """
     k = eps.shape[0]
@@ -72,6 +75,8 @@ def importance_sampling(
         scores[rows] = logsumexp(log_w, axis=1) - np.log(k)
         if fill is not None:
             means = decoder_means(decoded, likelihood, blocks)
+            if to_data is not None and fill == "mean":
+                means = to_data(means.reshape(-1, means.shape[-1])).reshape(means.shape)
             filled[rows] = _fill(means, log_w, likelihood, x_log_var, fill, rng, blocks)
 
     # Each row's chunk is fixed by max_elements alone, so the threads change no result;

@@ -7,6 +7,10 @@ import numpy as np
 from skvae import _config
 
 
+#: Nodes of the Gauss-Hermite rule in :meth:`Standardizer.expected_inverse`.
+_QUADRATURE_NODES = 16
+
+
 class Standardizer:
     """Per-feature ``(x - mean) / scale``, then, for the features with a ``lambdas`` entry
     (NaN elsewhere), a Yeo-Johnson transform of that value and a second standardization
@@ -50,6 +54,27 @@ class Standardizer:
             out[:, j] = inverse_yeo_johnson(t, lam).astype(y.dtype)
         out = out * self.scale.astype(y.dtype)
         out += self.mean.astype(y.dtype)
+        return out
+
+    def expected_inverse(self, y, noise_sd):
+        """``E[inverse(y + noise_sd * e)]``, e standard normal, per cell of network rows
+        ``y`` (noise standard deviations ``noise_sd`` per feature): the mean in the data's
+        units of a cell whose network value is Gaussian around ``y``. ``inverse(y)`` for a
+        feature without the transform (it is linear there); by Gauss-Hermite quadrature for
+        a transformed one, where ``inverse(y)`` alone would be the median, not the mean."""
+        out = self.inverse(y)
+        if self.lambdas is None:
+            return out
+        j = self.power
+        nodes, weights = np.polynomial.hermite_e.hermegauss(_QUADRATURE_NODES)
+        weights = weights / weights.sum()
+        cells = y[:, j].astype(np.float64)
+        total = np.zeros_like(cells)
+        lam = self.lambdas[j]
+        for node, weight in zip(nodes, weights):
+            t = np.clip((cells + node * noise_sd[j]) * self.spread + self.shift, *self.bounds)
+            total += weight * inverse_yeo_johnson(t, lam)
+        out[:, j] = (total * self.scale[j] + self.mean[j]).astype(out.dtype)
         return out
 
     def log_jacobian(self, x):
