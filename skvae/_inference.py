@@ -152,8 +152,7 @@ class InferenceMixin:
         )
         x, encoder_input, observed = self._to_model(X)
         # A transformed feature's conditional mean is averaged in the data's units (the way
-        # back is not linear); on tables with categorical columns only, which have no
-        # linear mixture to mix it with (see fit_power).
+        # back is not linear; on tables with categorical columns only, see fit_power).
         standardizer = self._standardizer
         in_data_units = fill == "mean" and getattr(standardizer, "lambdas", None) is not None
         to_data = None
@@ -166,7 +165,13 @@ class InferenceMixin:
             encoder_input=encoder_input, observed=observed, fill=fill, rng=rng,
             blocks=self._blocks, to_data=to_data,
         )
-        scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng)
+        linear_to_data = None
+        if in_data_units and getattr(self, "_linear_density", None) is not None:
+            sd = np.zeros(x.shape[1])
+            sd[self._linear_columns] = np.sqrt(self._linear_density[1])
+            linear_to_data = lambda filled: standardizer.expected_inverse(filled, sd)  # noqa: E731
+        scores, filled = self._mix_linear(scores, x, observed, filled, fill, rng,
+                                          linear_to_data)
         if self._standardizer is not None:
             if self._standardizer.lambdas is not None:  # per row: a Jacobian that varies
                 jacobian = self._standardizer.log_jacobian(X)
@@ -180,21 +185,32 @@ class InferenceMixin:
                 filled = self._standardizer.inverse(filled)
         return scores, filled
 
-    def _mix_linear(self, scores, x, observed, filled=None, fill=None, rng=None):
+    def _mix_linear(self, scores, x, observed, filled=None, fill=None, rng=None,
+                    to_data=None):
         """The mixture of ``linear_mixture``, on the network's scale: returns
         ``(log((1 - w) exp(scores) + w p_linear(x)), filled)`` per row, unchanged without a
         linear start or with w = 0. With ``fill``, ``filled`` becomes the mixture's: its
         "mean" is ``(1 - P) fill_VAE + P E_linear[x | x_observed]``, P the linear part's
         posterior weight ``w p_linear / mixture``; "draw" takes the linear model's draw with
-        probability P. (P is ~0 for a row the VAE explains: w = 0.01 and p_VAE >> p_linear.)"""
+        probability P. (P is ~0 for a row the VAE explains: w = 0.01 and p_VAE >> p_linear.)
+        On a table with categorical columns, p_linear is the numeric columns' linear model
+        times each categorical column's level frequency (fills: the frequencies, or a level
+        drawn from them). ``to_data`` maps the linear "mean" fill to the data's units where
+        the VAE's fill is already there (see :meth:`_importance_sampling_rows`)."""
         density = getattr(self, "_linear_density", None)  # None in pickles before it
         if density is None or self.linear_mixture == 0:
             return scores, filled
         w = self.linear_mixture
-        if fill is None:
-            linear = _init.observed_log_likelihood(x, *density, observed=observed)
+        columns = getattr(self, "_linear_columns", None)  # None: every column
+        if columns is None:
+            if fill is None:
+                linear = _init.observed_log_likelihood(x, *density, observed=observed)
+            else:
+                linear, linear_filled = _init.linear_fill(x, *density, observed, fill, rng)
         else:
-            linear, linear_filled = _init.linear_fill(x, *density, observed, fill, rng)
+            linear, linear_filled = self._linear_table(x, observed, fill, rng, columns)
+        if to_data is not None:
+            linear_filled = to_data(linear_filled)
         mixed = np.logaddexp(np.log1p(-w) + scores.astype(np.float64), np.log(w) + linear)
         if observed is not None:  # nothing observed: probability 1 under both, exactly 0
             empty = ~observed.any(axis=1)
@@ -207,6 +223,30 @@ class InferenceMixin:
                 pick = rng.uniform(size=len(share)) < share[:, 0]
                 filled[pick] = linear_filled[pick]
         return mixed.astype(scores.dtype), filled
+
+    def _linear_table(self, x, observed, fill, rng, columns):
+        """``(log p_linear, fill or None)`` of a table with categorical columns (see
+        :meth:`_mix_linear`)."""
+        density = self._linear_density
+        seen = None if observed is None else observed[:, columns]
+        linear_filled = None
+        if fill is None:
+            linear = _init.observed_log_likelihood(x[:, columns], *density, observed=seen)
+        else:
+            linear, numbers = _init.linear_fill(x[:, columns], *density, seen, fill, rng)
+            linear_filled = np.array(x, dtype=np.float64)
+            linear_filled[:, columns] = numbers
+        for (start, stop), log_p in zip(self._blocks, self._level_log_frequencies):
+            block = x[:, start:stop].astype(np.float64)
+            here = np.ones(len(x), bool) if observed is None else observed[:, start]
+            linear = linear + np.where(here, block @ log_p, 0.0)
+            if fill == "mean":
+                linear_filled[:, start:stop] = np.where(here[:, None], block, np.exp(log_p))
+            elif fill == "draw":
+                levels = (rng.uniform(size=(len(x), 1)) > np.cumsum(np.exp(log_p))).sum(axis=1)
+                drawn = np.eye(stop - start)[np.minimum(levels, stop - start - 1)]
+                linear_filled[:, start:stop] = np.where(here[:, None], block, drawn)
+        return linear, linear_filled
 
     def _feature_log_likelihood(self, X):
         """log p(x_j | z = μ) per cell in the data's units (0 for missing cells)."""

@@ -56,7 +56,8 @@ class LinearStartMixin:
         return result
 
     #: What a fit from one start leaves on the estimator, besides the network's weights.
-    _FIT_STATE = ("linear_start_", "_linear_density", "_noise_floor", "_optimizer_state",
+    _FIT_STATE = ("linear_start_", "_linear_density", "_linear_columns",
+                  "_level_log_frequencies", "_noise_floor", "_optimizer_state",
                   "_epochs_seen", "learning_rate_", "_learning_rate_used", "batch_size_")
 
     def _start(self, X_model, train_rows, val_rows, method=None):
@@ -64,7 +65,7 @@ class LinearStartMixin:
         the one ``method`` (default: ``init``; "best" starts as "auto") names, fitted to the
         standardized rows with missing cells at 0 (the feature's mean)."""
         self.linear_start_ = None
-        self._linear_density = None
+        self._linear_density = self._linear_columns = self._level_log_frequencies = None
         method = self.init if method is None else method
         method = "auto" if method == "best" else method
         if self._arch["likelihood"] != "gaussian" or method == "random":
@@ -108,11 +109,17 @@ class LinearStartMixin:
                                              self._noise_floor)
                 self._vae.set_noise_floor(self._noise_floor)
             _model.set_linear_solution(self._vae, loadings, noise_variance, mean)
-            # Kept for linear_mixture: the start is part of the density score_samples gives
-            # (not on a table with categorical columns, whose indicators it models as
-            # Gaussian numbers: its density is not one of the table's rows).
-            if not self._arch.get("categorical_blocks"):
+            # Kept for linear_mixture: the start is part of the density score_samples gives.
+            # On a table with categorical columns, the numeric columns' linear model times
+            # each categorical column's level frequencies (its indicators as Gaussian
+            # numbers would not be a density of the table's rows).
+            if not blocks:
                 self._linear_density = (loadings, noise_variance, mean)
+            else:
+                self._linear_density = tuple(a[numeric] for a in (loadings, noise_variance,
+                                                                    mean))
+                self._linear_columns = numeric
+                self._level_log_frequencies = _level_log_frequencies(x_full, blocks)
 
     def _warn_small_first_chunk(self, x):
         """After the first partial_fit chunk's start: say so when the chunk had too few rows
@@ -165,3 +172,15 @@ def _categorical_start(start, numeric, x):
         loadings, noise_variance, mean)
     full_loadings[indicators], full_mean[indicators] = coef.T, frequencies
     return full_loadings, full_noise, full_mean, name
+
+
+def _level_log_frequencies(x, blocks):
+    """Per categorical block of the training rows ``x`` (one-hot, all 0 in a hole): the log
+    of each level's frequency among the rows where the column is observed, with half a count
+    added to every level so that one absent from these rows keeps a finite probability."""
+    out = []
+    for start, stop in blocks:
+        block = x[:, start:stop]
+        counts = block[block.sum(axis=1) > 0].sum(axis=0) + 0.5
+        out.append(np.log(counts / counts.sum()))
+    return out
