@@ -3,8 +3,8 @@ earlier version of skvae.
 
 Setting (issue #32): ``VAETransformer(10, likelihood="bernoulli", random_state=0)`` with its
 defaults otherwise, fitted on the first 10,000 Fashion-MNIST training images (all 60,000
-with ``--full``), test MSE of ``inverse_transform(transform(X))`` on the first 5,000 test
-images. Each version fits in a fresh process, so that each imports its own code: this
+with ``--full``, results in their own file), test MSE of
+``inverse_transform(transform(X))`` on the first 5,000 test images. Each version fits in a fresh process, so that each imports its own code: this
 checkout, and the baseline revision (default ``5f3f2fe``, before the time-to-quality work)
 exported with ``git archive`` and put first on ``PYTHONPATH``. With ``--repeat`` above 1 the
 two alternate, so that the machine's changing speed hits both alike; the table gives each
@@ -101,7 +101,8 @@ def main():
         print(f"Ratios (this checkout / {args.baseline}): seconds "
               f"{ours['fit s'] / base['fit s']:.2f}, test MSE "
               f"{ours['test MSE'] / base['test MSE']:.3f}")
-    write_results("time_to_quality", [(title, body + "\n\n" + as_markdown(printed.getvalue()))],
+    name = "time_to_quality_full" if args.full else "time_to_quality"
+    write_results(name, [(title, body + "\n\n" + as_markdown(printed.getvalue()))],
                   args.quick)
 
 

@@ -266,7 +266,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         asked, used = getattr(self, "_learning_rate_used", (None, None))
         learning_rate = used if asked == self.learning_rate else self.learning_rate
         if isinstance(learning_rate, str):
-            learning_rate = _config.learning_rate(0 if val_rows is None else len(val_rows))
+            n_val = 0 if val_rows is None else len(val_rows)
+            learning_rate = _config.learning_rate(n_val, n_train + n_val)
         started = time.perf_counter()
         result, self._optimizer_state, self._jit = _engine.fit_network(
             self._vae, X_model, train_rows, val_rows, rng,

@@ -86,7 +86,8 @@ LR_DECAY_MIN_VALIDATION_ROWS = 256
 PROGRESS_FRACTION = 0.001
 #: learning_rate="auto": this rate below LR_DECAY_MIN_VALIDATION_ROWS validation rows ...
 LEARNING_RATE = 1e-3
-#: ... and this one from there on, where the decays bring it down in time.
+#: ... and this one from there on, where the decays bring it down in time (up to
+#: WIDE_MIN_SAMPLES rows in all: from there, LEARNING_RATE again).
 LARGE_FIT_LEARNING_RATE = 3e-3
 #: An epoch of at least this many steps is compiled with XLA ...
 JIT_MIN_STEPS = 48
@@ -119,11 +120,12 @@ def hidden_layer_sizes(n_samples, n_features):
     return (width, width // 2)
 
 
-def learning_rate(n_validation):
+def learning_rate(n_validation, n_samples):
     """``learning_rate="auto"``: ``LARGE_FIT_LEARNING_RATE`` for a fit judged on at least
-    ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows (where the learning rate decays),
+    ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows (where the learning rate decays) and of
+    fewer than ``WIDE_MIN_SAMPLES`` rows in all (where "auto" layers may be twice as wide),
     ``LEARNING_RATE`` otherwise."""
-    if n_validation >= LR_DECAY_MIN_VALIDATION_ROWS:
+    if LR_DECAY_MIN_VALIDATION_ROWS <= n_validation and n_samples < WIDE_MIN_SAMPLES:
         return LARGE_FIT_LEARNING_RATE
     return LEARNING_RATE
 

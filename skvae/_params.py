@@ -108,7 +108,8 @@ VAE_PARAMS_DOC = """\
     learning_rate : "auto" or float, default="auto"
         Learning rate of the optimizer. "auto": 1e-3, or 3e-3 when the fit holds out at
         least 256 validation rows, where the rate is decayed when the held-out loss stops
-        gaining (0.4 of the epochs to the same quality on 10,000 images). An epoch
+        gaining (0.4 of the epochs to the same quality on 10,000 images), and has fewer than
+        32,768 rows in all (from there 1e-3 reached the better fit). An epoch
         that diverges (its loss turns non-finite or grows by orders of magnitude) sends
         training back to the best weights so far, with a fresh optimizer at a tenth of the
         rate, up to 3 times per fit; the rate used is ``learning_rate_``. A very sharp

@@ -43,3 +43,15 @@ def test_fitted_auto_batch_size_counts_the_training_rows_only():
         all_rows = VAETransformer(2, early_stopping=False, **params).fit(X)
     assert held_out.batch_size_ == _config.batch_size(1800) == 112
     assert all_rows.batch_size_ == _config.batch_size(2000) == 125
+
+
+@pytest.mark.parametrize(
+    "n_validation, n_samples, expected",
+    [
+        (100, 1000, _config.LEARNING_RATE),  # no decays to bring a high rate down
+        (1000, 10_000, _config.LARGE_FIT_LEARNING_RATE),  # 10,000 Fashion-MNIST images
+        (6000, 60_000, _config.LEARNING_RATE),  # all 60,000: 3e-3 lost 2 % of the test MSE
+    ],
+)
+def test_auto_learning_rate_is_high_only_where_it_paid(n_validation, n_samples, expected):
+    assert _config.learning_rate(n_validation, n_samples) == expected
