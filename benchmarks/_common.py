@@ -111,10 +111,11 @@ def as_markdown(text):
 
 # ---------------------------------------------------------------- results files
 
-def write_results(name, sections, quick=False, folder=RESULTS, about=None):
+def write_results(name, sections, quick=False, folder=RESULTS, about=None, script=None):
     """Write a results file and return its path.
 
-    ``name``: the script's name without ``bench_`` (``"tables"`` for ``bench_tables.py``).
+    ``name``: the script's name without ``bench_`` (``"tables"`` for ``bench_tables.py``);
+    ``script``: that name where the file's differs (a mode with a results file of its own).
     ``sections``: ``(subtitle, markdown)`` pairs, a subtitle (or None) and a Markdown body,
     e.g. ``markdown_table(rows, columns)`` plus notes. The file is ``folder/<name>.md``, or
     ``folder/quick/<name>.md`` when ``quick``. ``about``: the header's bullet lines (default
@@ -124,7 +125,8 @@ def write_results(name, sections, quick=False, folder=RESULTS, about=None):
         folder = os.path.join(folder, "quick")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.md")
-    text = render_results(name, sections, results_header(name) if about is None else about)
+    script = name if script is None else script
+    text = render_results(script, sections, results_header(script) if about is None else about)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     print(f"# results written to {os.path.relpath(path)}", flush=True)

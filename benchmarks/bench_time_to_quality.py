@@ -103,7 +103,7 @@ def main():
               f"{ours['test MSE'] / base['test MSE']:.3f}")
     name = "time_to_quality_full" if args.full else "time_to_quality"
     write_results(name, [(title, body + "\n\n" + as_markdown(printed.getvalue()))],
-                  args.quick)
+                  args.quick, script="time_to_quality")
 
 
 if __name__ == "__main__":
