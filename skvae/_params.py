@@ -149,8 +149,10 @@ VAE_PARAMS_DOC = """\
     linear_mixture : float in [0, 1), default=0.01
         Gaussian likelihood: ``score_samples`` reports the density of the mixture
         ``(1 - w) p_VAE(x) + w p_linear(x)``, with ``p_linear`` the linear start
-        (``linear_start_``), so that no row scores more than ``log(1 / w)`` below what that
-        model gives it; imputation fills from the same mixture. 0 gives the VAE's own
+        (``linear_start_``; on a table with categorical columns, the numeric columns' start
+        times each column's level frequencies, see :ref:`mixed`), so that no row scores more
+        than ``log(1 / w)`` below what that model gives it; imputation fills from the same
+        mixture. 0 gives the VAE's own
         density. Bernoulli VAEs, ``transform``, ``inverse_transform`` and ``sample`` use the
         VAE alone. Why: the VAE is sharper than the linear model and pays for it on rows
         unlike its training data (:ref:`default-linear-mixture`).
