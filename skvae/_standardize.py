@@ -86,14 +86,13 @@ class Standardizer:
         terms = terms.copy()
         j, lam = self.power, self.lambdas[self.power]
         z = (np.asarray(x[:, j], np.float64) - self.mean[j]) / self.scale[j]
-        terms[:, j] += (lam - 1) * np.sign(z) * np.log1p(np.abs(z)) - np.log(self.spread)
+        terms[:, j] += log_slope(z, lam) - np.log(self.spread)
         return np.where(np.isnan(terms), 0.0, terms)
 
 
 def yeo_johnson(z, lam):
     """The Yeo-Johnson transform of ``z`` (columns), one ``lam`` per column."""
     z, lam = np.asarray(z, np.float64), np.broadcast_to(lam, z.shape[1:])
-    out = np.empty_like(z)
     pos = z >= 0
     with np.errstate(divide="ignore", invalid="ignore"):
         small = np.abs(lam) < 1e-8
@@ -101,8 +100,12 @@ def yeo_johnson(z, lam):
         two = np.abs(lam - 2) < 1e-8
         out_neg = np.where(two, -np.log1p(-z),
                            -np.expm1((2 - lam) * np.log1p(-z)) / (2 - lam))
-    out = np.where(pos, out_pos, out_neg)
-    return out
+    return np.where(pos, out_pos, out_neg)
+
+
+def log_slope(z, lam):
+    """log of the derivative of :func:`yeo_johnson` at ``z``: its log-Jacobian per cell."""
+    return (lam - 1) * np.sign(z) * np.log1p(np.abs(z))
 
 
 def inverse_yeo_johnson(y, lam):
@@ -160,5 +163,5 @@ def _gaussian_ll(y, z, lam):
     """Mean log-likelihood per row of the Gaussian fitted to the transformed columns ``y``,
     in the units of ``z`` (Jacobian included), per column."""
     var = np.nanvar(y, axis=0)
-    jac = np.nanmean((lam - 1) * np.sign(z) * np.log1p(np.abs(z)), axis=0)
+    jac = np.nanmean(log_slope(z, lam), axis=0)
     return -0.5 * (np.log(2 * np.pi * var) + 1) + jac
