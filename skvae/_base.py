@@ -287,7 +287,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol * self.n_features_in_,  # per feature -> per row
             lr_retries=_config.LR_RETRIES,
-            lr_decays=_config.LR_DECAYS,
+            anneal_share=_config.LR_ANNEAL_SHARE,
             progress_fraction=_config.PROGRESS_FRACTION,
             report=self._report if self.verbose else None,
         )
@@ -326,14 +326,14 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         steps = -(-n_train // batch_size)
         jit = _engine.EpochRunner.use_jit(n_train, width, batch_size)
         auto = lambda name: " (auto)" if isinstance(getattr(self, name), str) else ""  # noqa: E731
-        decays = (f"on ({n_val} validation rows)" if n_val >= _config.LR_DECAY_MIN_VALIDATION_ROWS
-                  else f"off (needs {_config.LR_DECAY_MIN_VALIDATION_ROWS} validation rows, "
+        anneal = (f"on ({n_val} validation rows)" if n_val >= _config.LR_ANNEAL_MIN_VALIDATION_ROWS
+                  else f"off (needs {_config.LR_ANNEAL_MIN_VALIDATION_ROWS} validation rows, "
                   f"has {n_val})")
         progress(
             f"{self._reported_name()}: hidden_layer_sizes={self.hidden_layer_sizes_}"
             f"{auto('hidden_layer_sizes')}, batch_size={batch_size}{auto('batch_size')} "
             f"({steps} steps per epoch), epochs compiled with XLA: {'yes' if jit else 'no'}, "
-            f"learning-rate plateau decays: {decays}"
+            f"learning-rate anneal: {anneal}"
         )
 
     def _training_summary(self, result, learning_rate, max_epochs, seconds):
@@ -341,6 +341,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         n = result.n_epochs
         if result.diverged:
             why = "stopped: the loss diverged"
+        elif result.anneal_ended:
+            why = "stopped at the end of the learning-rate anneal"
         elif result.stopped_early:
             why = "stopped early: the held-out loss stopped improving"
         elif n >= max_epochs:
@@ -355,10 +357,10 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             kept = ("the starting weights" if result.start_val_loss is not None
                     and result.start_val_loss <= val[best] else f"epoch {best + 1}")
             line += f"; kept {kept}"
-        if result.decayed_at:
-            epochs = ", ".join(str(e + 1) for e in result.decayed_at)
+        if result.anneal:
+            first, length = result.anneal
             line += (f"; learning rate {learning_rate:g} -> {result.learning_rate:g} "
-                     f"(decayed at epoch {epochs})")
+                     f"(annealed from epoch {first + 1} over {length} epochs)")
         return line
 
     def _report(self, epoch, record, seconds):

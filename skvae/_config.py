@@ -75,18 +75,19 @@ BLOW_UP = 1e3
 LR_RETRIES = 3
 #: ... each at the learning rate divided by this.
 LR_BACKOFF = 10.0
-#: Plateau decays of the learning rate per fit ...
-LR_DECAYS = 2
-#: ... each dividing it by this ...
-LR_DECAY_FACTOR = 10.0
-#: ... made only with at least this many validation rows.
-LR_DECAY_MIN_VALIDATION_ROWS = 256
-#: With decays on, a window of epochs whose best held-out loss gained less than this share
-#: of the fit's whole gain so far is a plateau too (a decay, or past the last, the stop).
-PROGRESS_FRACTION = 0.001
-#: learning_rate="auto": this rate below LR_DECAY_MIN_VALIDATION_ROWS validation rows ...
+#: With at least this many validation rows, the first plateau starts a learning-rate anneal
+#: (half a cosine) ...
+LR_ANNEAL_MIN_VALIDATION_ROWS = 256
+#: ... down to the rate divided by this ...
+LR_ANNEAL_FACTOR = 100.0
+#: ... over this share of the epochs before it; its end stops the fit.
+LR_ANNEAL_SHARE = 0.5
+#: A window of epochs whose best held-out loss gained less than this share of the fit's
+#: whole gain so far is a plateau too (it starts the anneal).
+PROGRESS_FRACTION = 0.004
+#: learning_rate="auto": this rate below LR_ANNEAL_MIN_VALIDATION_ROWS validation rows ...
 LEARNING_RATE = 1e-3
-#: ... and this one from there on, where the decays bring it down in time (up to
+#: ... and this one from there on, where the anneal brings it down in time (up to
 #: WIDE_MIN_SAMPLES rows in all: from there, LEARNING_RATE again).
 LARGE_FIT_LEARNING_RATE = 3e-3
 #: An epoch of at least this many steps is compiled with XLA ...
@@ -122,10 +123,10 @@ def hidden_layer_sizes(n_samples, n_features):
 
 def learning_rate(n_validation, n_samples):
     """``learning_rate="auto"``: ``LARGE_FIT_LEARNING_RATE`` for a fit judged on at least
-    ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows (where the learning rate decays) and of
+    ``LR_ANNEAL_MIN_VALIDATION_ROWS`` validation rows (where the learning rate anneals) and of
     fewer than ``WIDE_MIN_SAMPLES`` rows in all (where "auto" layers may be twice as wide),
     ``LEARNING_RATE`` otherwise."""
-    if LR_DECAY_MIN_VALIDATION_ROWS <= n_validation and n_samples < WIDE_MIN_SAMPLES:
+    if LR_ANNEAL_MIN_VALIDATION_ROWS <= n_validation and n_samples < WIDE_MIN_SAMPLES:
         return LARGE_FIT_LEARNING_RATE
     return LEARNING_RATE
 

@@ -1,5 +1,13 @@
 """The training schedule around :class:`skvae._engine.EpochRunner`: epochs, KL warm-up, early
-stopping on the held-out negative ELBO, and recovery from divergence.
+stopping on the held-out negative ELBO, the learning-rate anneal, and recovery from
+divergence.
+
+With enough validation rows (``anneal_share``), training runs at its learning rate until the
+held-out loss plateaus, then anneals the rate along half a cosine down to a
+``anneal_factor``-th of it over a number of epochs proportional to those already run, and
+stops at the anneal's end (keeping the best epoch). Where the plateau comes cannot be known
+ahead, so the anneal's length is set when it does: the "decay phase" of a
+warmup-stable-decay schedule, started by the data.
 
 The starting weights are a candidate like any epoch's: with validation rows their held-out
 loss is computed before the first epoch, and if no epoch beats it they are the ones kept (a
@@ -23,9 +31,6 @@ import numpy as np
 from skvae import _config
 
 
-
-
-
 def beta_at(epoch, beta, kl_warmup):
     """β for a 0-based epoch: ramps linearly from ``beta / kl_warmup`` up to ``beta``."""
     if kl_warmup <= 0:
@@ -42,7 +47,8 @@ class TrainingResult:
     start_val_loss: float = None
     learning_rate: float = None
     retried_at: list = field(default_factory=list)
-    decayed_at: list = field(default_factory=list)
+    anneal: tuple = None  # (first epoch, epochs) of the learning-rate anneal, if one ran
+    anneal_ended: bool = False  # the fit stopped at the anneal's end
     history: dict = field(default_factory=dict)
 
 
@@ -66,8 +72,8 @@ def train(
     learning_rate=None,
     lr_retries=0,
     lr_backoff=_config.LR_BACKOFF,
-    lr_decays=0,
-    lr_decay_factor=_config.LR_DECAY_FACTOR,
+    anneal_share=None,
+    anneal_factor=_config.LR_ANNEAL_FACTOR,
     progress_fraction=None,
     report=None,
 ):
@@ -91,15 +97,17 @@ def train(
         Diverged epochs to undo and run again from the best weights so far, each with a
         fresh optimizer state and the learning rate divided by ``lr_backoff`` (it stays
         lowered for the rest of the call).
-    lr_decays : int
-        With at least ``LR_DECAY_MIN_VALIDATION_ROWS`` validation rows, how many times a
-        plateau of ``n_iter_no_change // 2`` epochs sends training back to the best weights
-        at the learning rate divided by ``lr_decay_factor`` (see ``LR_DECAYS``).
+    anneal_share : float or None
+        With at least ``LR_ANNEAL_MIN_VALIDATION_ROWS`` validation rows: the first plateau of
+        ``n_iter_no_change // 2`` epochs sends training back to the best weights and starts
+        an anneal of the learning rate (half a cosine, from the rate down to the rate divided
+        by ``anneal_factor``) over this share of the epochs run so far (at least
+        ``n_iter_no_change // 2``); its end stops the fit (see ``LR_ANNEAL_SHARE``). None:
+        no anneal.
     progress_fraction : float or None
-        With decays on: a window of ``n_iter_no_change // 2`` epochs (since the start or the
-        last decay) in which the best held-out loss gained less than this fraction of all it
-        has gained since the first epoch also counts as a plateau: it decays the learning
-        rate and, past the last decay, stops the fit (see ``PROGRESS_FRACTION``).
+        With the anneal on: a window of ``n_iter_no_change // 2`` epochs in which the best
+        held-out loss gained less than this fraction of all it has gained since the first
+        epoch also counts as a plateau (see ``PROGRESS_FRACTION``).
     report : callable(epoch, record, seconds) or None, called after every epoch.
 
     Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
@@ -130,10 +138,11 @@ def train(
     best_train = best_loss
     if learning_rate is None:
         learning_rate = float(np.asarray(runner.optimizer.learning_rate))
-    if x_val is None or int(x_val.shape[0]) < _config.LR_DECAY_MIN_VALIDATION_ROWS:
-        lr_decays = 0
-    # The best held-out loss after each epoch, and the epoch the current rate began.
-    bests, window, rate_since = [], max(1, n_iter_no_change // 2), 0
+    if x_val is None or int(x_val.shape[0]) < _config.LR_ANNEAL_MIN_VALIDATION_ROWS:
+        anneal_share = None
+    # The best held-out loss after each epoch; the anneal's first epoch, length and top rate.
+    bests, window = [], max(1, n_iter_no_change // 2)
+    anneal_at = anneal_length = top_rate = None
     epoch = 0
     # The sampling noise of every epoch: float32 normals from NumPy's fast generator, seeded
     # from the caller's random state (see EpochRunner on why not in the graph) and the
@@ -141,6 +150,10 @@ def train(
     # same RandomState again) does not replay the noise of the previous call.
     noise_rng = np.random.default_rng([rng.randint(np.iinfo(np.int32).max), first_epoch])
     while epoch < max_epochs:
+        if anneal_at is not None:
+            learning_rate = annealed_rate(top_rate, anneal_factor,
+                                          (epoch - anneal_at + 1) / anneal_length)
+            runner.optimizer.learning_rate = learning_rate
         epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
         snapshot, optimizer_snapshot = weights, optimizer_state
         start = time.perf_counter()
@@ -160,6 +173,8 @@ def train(
                 # optimizer at a lower rate, and a fresh patience to use it.
                 result.retried_at.append((first_epoch + epoch, learning_rate))
                 learning_rate /= lr_backoff
+                if anneal_at is not None:
+                    top_rate /= lr_backoff
                 weights = best_weights if x_val is not None else snapshot
                 vae.set_weights(weights)
                 runner.load_optimizer_state(None, learning_rate)
@@ -187,22 +202,20 @@ def train(
             if val_loss < best_loss:
                 best_loss, best_weights = val_loss, weights
             bests.append(best_loss)
-            slow = (progress_fraction is not None and lr_decays > 0 and not in_warmup
-                    and epoch - rate_since >= window and len(bests) > window
-                    and bests[-1 - window] - bests[-1]
-                    < progress_fraction * (bests[0] - bests[-1]))
-            if slow and len(result.decayed_at) >= lr_decays:
-                since_best = n_iter_no_change  # past the last decay: stop here
-            if len(result.decayed_at) < lr_decays and (
-                slow or since_best == max(1, n_iter_no_change // 2)
-            ):
-                rate_since = epoch
-                result.decayed_at.append(first_epoch + epoch)
-                learning_rate /= lr_decay_factor
-                runner.optimizer.learning_rate = learning_rate
-                weights = best_weights
-                vae.set_weights(weights)
-                optimizer_state = runner.optimizer_state()  # with the new learning rate
+            if anneal_share is not None and anneal_at is None and not in_warmup:
+                slow = (progress_fraction is not None and len(bests) > window
+                        and bests[-1 - window] - bests[-1]
+                        < progress_fraction * (bests[0] - bests[-1]))
+                if slow or since_best == window:
+                    anneal_at, top_rate = epoch + 1, learning_rate
+                    anneal_length = max(window, int(np.ceil(anneal_share * (epoch + 1))))
+                    result.anneal = (first_epoch + anneal_at, anneal_length)
+                    since_best = 0
+                    weights = best_weights
+                    vae.set_weights(weights)
+            elif anneal_at is not None and epoch + 1 - anneal_at >= anneal_length:
+                since_best = n_iter_no_change  # the anneal is over: stop here
+                result.anneal_ended = True
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1
@@ -224,3 +237,10 @@ def train(
             and losses[-1] < min(losses[:-1]) - tol
         )
     return result
+
+
+def annealed_rate(top, factor, t):
+    """The learning rate at the share ``t`` (0 to 1) of the anneal: half a cosine from ``top``
+    down to ``top / factor``."""
+    low = top / factor
+    return float(low + (top - low) * 0.5 * (1.0 + np.cos(np.pi * min(1.0, t))))

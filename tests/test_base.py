@@ -160,7 +160,7 @@ def test_verbose_prints_one_line_per_epoch(digits01, capsys):
     assert lines[0] == ("VAETransformer: linear start PPCA (init='auto', judged by validation "
                         "rows: 1617 training, 180 validation rows)")
     assert lines[1].startswith("VAETransformer: hidden_layer_sizes=(16,), batch_size=")
-    assert "epochs compiled with XLA: " in lines[1] and "plateau decays: off" in lines[1]
+    assert "epochs compiled with XLA: " in lines[1] and "learning-rate anneal: off" in lines[1]
     epochs = lines[2:-1]
     assert len(epochs) == 3
     assert epochs[0].startswith("Epoch 1/3") and "val_loss" in epochs[0] and "kl:" in epochs[0]
@@ -169,15 +169,15 @@ def test_verbose_prints_one_line_per_epoch(digits01, capsys):
     assert "s per epoch" in lines[-1] and "; kept " in lines[-1]
 
 
-def test_verbose_says_why_a_fit_stopped_and_when_the_rate_decayed(capsys):
+def test_verbose_says_why_a_fit_stopped_and_when_the_rate_annealed(capsys):
     rng = np.random.RandomState(0)
     X = np.tanh(rng.randn(3000, 2) @ rng.randn(2, 6)) + 0.1 * rng.randn(3000, 6)
     est = VAETransformer(2, hidden_layer_sizes=(8,), n_iter_no_change=4, kl_warmup=0,
                          max_iter=300, verbose=1, random_state=0).fit(X)
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith(f"VAETransformer: stopped early: the held-out loss stopped "
-                           f"improving after {est.n_iter_} epochs in ")
-    assert f"-> {est.learning_rate_:g} (decayed at epoch" in last
+    assert last.startswith(f"VAETransformer: stopped at the end of the learning-rate "
+                           f"anneal after {est.n_iter_} epochs in ")
+    assert f"-> {est.learning_rate_:g} (annealed from epoch " in last
 
 
 def test_verbose_zero_is_silent(digits01, capfd):

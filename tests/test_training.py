@@ -1,7 +1,7 @@
 """skvae._training: the schedule of epochs: KL warm-up, early stopping (the best epoch's
 weights, or the start's, are the ones kept), divergence (an epoch run again from the best
-weights at a lower learning rate, finite weights kept), plateau decays of the learning
-rate, and the sampling noise of each epoch."""
+weights at a lower learning rate, finite weights kept), the learning-rate anneal
+and the sampling noise of each epoch."""
 
 import warnings
 
@@ -151,11 +151,11 @@ def test_training_noise_is_reproducible_and_new_in_each_warm_started_call(digits
 
 
 @pytest.mark.slow
-def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
-    """Half the patience without improvement sends training back to the best weights at a
-    tenth of the rate (at most twice), where the validation rows are many enough for the
-    choice among more epochs to mean something; the kept weights stay the best validation
-    epoch's, and fewer validation rows leave the rate alone."""
+def test_a_plateau_anneals_the_learning_rate_only_with_enough_validation_rows():
+    """Half the patience without improvement sends training back to the best weights and
+    anneals the rate (down to a LR_ANNEAL_FACTOR-th at most), where the validation rows are
+    many enough for the choice among more epochs to mean something; fewer validation rows
+    leave the rate alone."""
     from skvae import _config
 
     rng = np.random.RandomState(0)
@@ -165,8 +165,8 @@ def test_a_plateau_lowers_the_learning_rate_only_with_enough_validation_rows():
                   random_state=0)
     many = VAETransformer(2, **params).fit(X)  # 300 validation rows
     assert many.n_iter_ < 300
-    high = _config.LARGE_FIT_LEARNING_RATE  # learning_rate="auto" with decays on
-    assert high / 10**_config.LR_DECAYS * 0.999 < many.learning_rate_ < high
+    high = _config.LARGE_FIT_LEARNING_RATE  # learning_rate="auto" with the anneal on
+    assert high / _config.LR_ANNEAL_FACTOR * 0.999 < many.learning_rate_ < high
     assert many.learning_rate == "auto"
     few = VAETransformer(2, **params).fit(X[:2000])  # 200 validation rows
     assert few.learning_rate_ == _config.LEARNING_RATE
@@ -200,10 +200,11 @@ class _ScriptedRunner:
 
 
 @pytest.mark.parametrize("fraction", [None, _config.PROGRESS_FRACTION])
-def test_a_fit_that_gains_little_of_its_total_decays_and_stops_early(fraction):
+def test_a_fit_that_gains_little_of_its_total_anneals_and_stops_early(fraction):
     """A held-out loss that keeps creeping down (never a plateau by the patience rule with
-    tol=0) decays the rate and stops once a window of epochs gains under PROGRESS_FRACTION
-    of the fit's total gain; without the rule the fit runs to max_epochs."""
+    tol=0) starts the anneal once a window of epochs gains under PROGRESS_FRACTION of the
+    fit's total gain, and the fit stops at the anneal's end, LR_ANNEAL_SHARE of the epochs
+    before it later, at the annealed rate; without the rule the fit runs to max_epochs."""
     epochs = np.arange(400)
     losses = np.concatenate([[500.0], 100 * np.exp(-epochs / 8) - 1e-4 * epochs + 200])
     runner = _ScriptedRunner(losses)
@@ -211,13 +212,22 @@ def test_a_fit_that_gains_little_of_its_total_decays_and_stops_early(fraction):
     result = _training.train(
         runner, x, np.random.RandomState(0), max_epochs=300, beta=1.0, x_val=x,
         val_eps=np.zeros((512, 1), np.float32), n_iter_no_change=20, tol=0.0,
-        learning_rate=1.0, lr_decays=2, progress_fraction=fraction,
+        learning_rate=1.0, anneal_share=0.5, anneal_factor=100.0, progress_fraction=fraction,
     )
     if fraction is None:
-        assert result.n_epochs == 300 and result.decayed_at == []
+        assert result.n_epochs == 300 and result.anneal is None
     else:
-        assert len(result.decayed_at) == 2 and result.stopped_early
-        assert result.n_epochs < 100 and result.learning_rate == pytest.approx(0.01)
+        first, length = result.anneal
+        assert result.stopped_early and result.n_epochs == first + length < 100
+        assert length == max(10, int(np.ceil(0.5 * first)))
+        assert result.learning_rate == pytest.approx(0.01)
+
+
+def test_the_annealed_rate_falls_along_half_a_cosine():
+    """The rate starts at the top, passes the midpoint halfway and ends at top / factor."""
+    rates = [_training.annealed_rate(1.0, 100.0, t) for t in (0.0, 0.5, 1.0, 2.0)]
+    assert rates == pytest.approx([1.0, 0.505, 0.01, 0.01])
+    assert all(a > b for a, b in zip(rates[:2], rates[1:3]))
 
 
 # --------------------------------------------------------------- divergence
