@@ -363,7 +363,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
                      f"(annealed from epoch {first + 1} over {length} epochs)")
         return line
 
-    def _report(self, epoch, record, seconds):
+    def _report(self, epoch, record):
+        seconds = record["seconds"]
         parts = [
             f"Epoch {epoch + 1}/{self._epochs_seen + self.max_iter}",
             f"{seconds:.2f}s",
@@ -373,6 +374,10 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         ]
         if "val_loss" in record:
             parts.append(f"val_loss: {record['val_loss']:.4f}")
+        parts.append(f"learning rate: {record['learning_rate']:.3g}")
+        if "epochs_left" in record:  # the anneal's end is the fit's: its time is known
+            left = record["epochs_left"]
+            parts.append(f"annealing: {left} epochs left (about {left * seconds:.0f}s)")
         progress(" - ".join(parts))
 
     def _finish(self, result, X, history_reset):
@@ -382,7 +387,10 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         self._sync_inference()
         if history_reset or not hasattr(self, "history_"):
             self.history_ = {key: [] for key in result.history}
+        before = len(self.history_["loss"])
         for key, values in result.history.items():
+            # Keys an older version did not record (a model pickled by it) start as NaN.
+            self.history_.setdefault(key, [np.nan] * before)
             self.history_[key].extend(float(v) for v in values)
         self.loss_curve_ = list(self.history_["loss"])
         val = [-v for v in self.history_["val_loss"] if np.isfinite(v)]

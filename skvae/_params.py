@@ -208,7 +208,8 @@ VAE_ATTRIBUTES_DOC = """\
         weights are the ones kept.
     history_ : dict of lists
         Per epoch: "loss", "reconstruction", "kl", "beta", "val_loss",
-        "val_reconstruction", "val_kl" (NaN where not computed).
+        "val_reconstruction", "val_kl" (NaN where not computed), "learning_rate" (the
+        rate the epoch ran at) and "seconds" (its wall time, evaluation included).
     n_iter_ : int
         Epochs run by the last ``fit`` (or the total of ``partial_fit`` calls).
     n_features_in_ : int

@@ -52,7 +52,8 @@ class TrainingResult:
     history: dict = field(default_factory=dict)
 
 
-HISTORY_KEYS = ("loss", "reconstruction", "kl", "beta", "val_loss", "val_reconstruction", "val_kl")
+HISTORY_KEYS = ("loss", "reconstruction", "kl", "beta", "val_loss", "val_reconstruction", "val_kl",
+                "learning_rate", "seconds")
 
 
 def train(
@@ -108,7 +109,8 @@ def train(
         With the anneal on: a window of ``n_iter_no_change // 2`` epochs in which the best
         held-out loss gained less than this fraction of all it has gained since the first
         epoch also counts as a plateau (see ``PROGRESS_FRACTION``).
-    report : callable(epoch, record, seconds) or None, called after every epoch.
+    report : callable(epoch, record) or None, called after every epoch with the epoch's
+        figures (``HISTORY_KEYS``, and during the anneal ``epochs_left``: those it has left).
 
     Returns a :class:`TrainingResult`; ``start_val_loss`` is the starting weights' held-out
     loss (None without validation rows), ``learning_rate`` the optimizer's learning rate at
@@ -154,7 +156,7 @@ def train(
             learning_rate = annealed_rate(top_rate, anneal_factor,
                                           (epoch - anneal_at + 1) / anneal_length)
             runner.optimizer.learning_rate = learning_rate
-        epoch_beta = beta_at(first_epoch + epoch, beta, kl_warmup)
+        epoch_beta, epoch_rate = beta_at(first_epoch + epoch, beta, kl_warmup), learning_rate
         snapshot, optimizer_snapshot = weights, optimizer_state
         start = time.perf_counter()
         order = rows[rng.permutation(len(rows))]
@@ -186,7 +188,8 @@ def train(
             result.diverged = True
             break
         best_train = min(best_train, loss)
-        record = {"loss": loss, "reconstruction": recon, "kl": kl, "beta": epoch_beta}
+        record = {"loss": loss, "reconstruction": recon, "kl": kl, "beta": epoch_beta,
+                  "learning_rate": epoch_rate}
         if x_val is not None:
             val_recon, val_kl = runner.evaluate(x_val, val_eps)
             # Judged with the target beta, so warm-up epochs compare like with like.
@@ -216,11 +219,14 @@ def train(
             elif anneal_at is not None and epoch + 1 - anneal_at >= anneal_length:
                 since_best = n_iter_no_change  # the anneal is over: stop here
                 result.anneal_ended = True
+            if anneal_at is not None:
+                record["epochs_left"] = anneal_at + anneal_length - (epoch + 1)
+        record["seconds"] = time.perf_counter() - start
         for key in HISTORY_KEYS:
             result.history[key].append(record.get(key, np.nan))
         result.n_epochs = epoch + 1
         if report is not None:
-            report(first_epoch + epoch, record, time.perf_counter() - start)
+            report(first_epoch + epoch, record)
         epoch += 1
         if x_val is not None and since_best >= n_iter_no_change:
             result.stopped_early = True

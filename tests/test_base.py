@@ -174,10 +174,21 @@ def test_verbose_says_why_a_fit_stopped_and_when_the_rate_annealed(capsys):
     X = np.tanh(rng.randn(3000, 2) @ rng.randn(2, 6)) + 0.1 * rng.randn(3000, 6)
     est = VAETransformer(2, hidden_layer_sizes=(8,), n_iter_no_change=4, kl_warmup=0,
                          max_iter=300, verbose=1, random_state=0).fit(X)
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = lines[-1]
     assert last.startswith(f"VAETransformer: stopped at the end of the learning-rate "
                            f"anneal after {est.n_iter_} epochs in ")
     assert f"-> {est.learning_rate_:g} (annealed from epoch " in last
+    # Once the anneal runs, each epoch line counts down to the fit's end.
+    annealing = [line for line in lines if "annealing: " in line]
+    assert annealing and annealing[-1].split("annealing: ")[1].startswith("0 epochs left")
+    lefts = [int(line.split("annealing: ")[1].split()[0]) for line in annealing]
+    assert lefts == list(range(lefts[0], -1, -1))
+    # history_ says what rate each epoch ran at and what it cost.
+    rates, seconds = est.history_["learning_rate"], est.history_["seconds"]
+    assert len(rates) == len(seconds) == est.n_iter_
+    assert rates[0] == pytest.approx(est.learning_rate_ * 100, rel=1e-3)
+    assert rates[-1] < rates[-len(lefts)] and all(s > 0 for s in seconds)
 
 
 def test_verbose_zero_is_silent(digits01, capfd):

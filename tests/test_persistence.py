@@ -50,3 +50,11 @@ def test_0_2_0_pickle_continues_training(old):
     transformer = pickle.loads(pickle.dumps(estimators["transformer"]))
     transformer.set_params(warm_start=True, max_iter=2).fit(X)
     assert np.isfinite(transformer.transform(X)).all()
+    # partial_fit extends history_, which gains the keys recorded since 0.2.0: NaN for the
+    # epochs 0.2.0 trained.
+    detector = pickle.loads(pickle.dumps(estimators["detector"]))
+    before = len(detector.history_["loss"])
+    detector.partial_fit(X)
+    rates = detector.history_["learning_rate"]
+    assert len(rates) == len(detector.history_["loss"]) == before + 1
+    assert np.isnan(rates[:before]).all() and np.isfinite(rates[before:]).all()
