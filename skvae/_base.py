@@ -265,8 +265,8 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
         # divergence, unless the user has changed learning_rate since.
         asked, used = getattr(self, "_learning_rate_used", (None, None))
         learning_rate = used if asked == self.learning_rate else self.learning_rate
+        n_val = 0 if val_rows is None else len(val_rows)
         if isinstance(learning_rate, str):
-            n_val = 0 if val_rows is None else len(val_rows)
             learning_rate = _config.learning_rate(n_val, n_train + n_val)
         started = time.perf_counter()
         result, self._optimizer_state, self._jit = _engine.fit_network(
@@ -287,7 +287,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol * self.n_features_in_,  # per feature -> per row
             lr_retries=_config.LR_RETRIES,
-            anneal_share=_config.anneal_share(n_train + (0 if val_rows is None else len(val_rows))),
+            anneal_share=_config.anneal_share(n_train + n_val),
             progress_fraction=_config.PROGRESS_FRACTION,
             report=self._report if self.verbose else None,
         )
