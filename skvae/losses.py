@@ -6,6 +6,8 @@ reduction: the ELBO per row is ``-(reconstruction_nll + latent_loss)``.
 
 import math
 
+import numpy as np
+
 from skvae._tf import import_keras
 from skvae.layers import LOG_VAR_RANGE
 
@@ -54,13 +56,35 @@ def gaussian_nll(x, mean, log_var, observed=None):
 def categorical_nll(x, logits, blocks, observed=None):
     """Cross-entropy of one-hot blocks, per row: for each ``(start, stop)`` in ``blocks``,
     ``-sum_j x_j log softmax(logits[start:stop])_j`` (``x`` one-hot over the block; a block
-    with ``observed`` 0, or all-zero ``x``, counts nothing)."""
-    total = 0.0
-    for start, stop in blocks:
-        log_p = logits[:, start:stop] - ops.logsumexp(logits[:, start:stop], axis=-1,
-                                                       keepdims=True)
-        terms = ops.sum(x[:, start:stop] * log_p, axis=-1)
-        if observed is not None:
-            terms = terms * observed[:, start]
-        total = total - terms
-    return total
+    with ``observed`` 0, or all-zero ``x``, counts nothing).
+
+    All blocks at once, in a fixed number of ops: the logits are gathered into a (rows,
+    blocks, most levels) array whose padding adds nothing to the log-sum-exp, and the level
+    taken in each block is read with a product by the blocks' indicator matrix. A loop over
+    the blocks made one set of ops each, and a table with a few categorical columns trained
+    at 1.6 times the time per epoch of an all-numeric one of the same width.
+    """
+    levels, index, padding, member = _block_layout(blocks, logits.shape[-1])
+    gathered = ops.reshape(ops.take(logits, index, axis=1), (-1, len(blocks), levels))
+    log_norm = ops.logsumexp(gathered + padding, axis=-1)  # (rows, blocks)
+    taken = ops.matmul(x * logits, member)  # the chosen level's logit, 0 in an empty block
+    counted = ops.matmul(x, member)  # 1 where the block holds a level, 0 where it is empty
+    terms = counted * log_norm - taken
+    if observed is not None:
+        terms = terms * ops.take(observed, [start for start, _ in blocks], axis=1)
+    return ops.sum(terms, axis=-1)
+
+
+def _block_layout(blocks, width):
+    """``(levels, index, padding, member)`` for :func:`categorical_nll`: the most levels of a
+    block; the columns to gather, block after block, each padded to ``levels`` by repeating
+    its last column; 0 for a real level and -1e30 for a repeat, shaped (blocks, levels); the
+    (width, blocks) float32 indicator of each block's columns."""
+    levels = max(stop - start for start, stop in blocks)
+    index, padding = [], []
+    member = np.zeros((width, len(blocks)), np.float32)
+    for b, (start, stop) in enumerate(blocks):
+        index += [min(start + j, stop - 1) for j in range(levels)]
+        padding.append([0.0 if start + j < stop else -1e30 for j in range(levels)])
+        member[start:stop, b] = 1.0
+    return levels, np.array(index, np.int32), np.array(padding, np.float32), member

@@ -44,3 +44,34 @@ def test_gaussian_nll_is_the_normal_log_density():
     expected = -stats.norm.logpdf(x, mean, np.exp(log_var / 2)).sum(axis=1)
     np.testing.assert_allclose(_np(losses.gaussian_nll(x, mean, log_var)), expected, rtol=1e-5)
 
+
+
+def test_categorical_nll_is_each_blocks_cross_entropy_with_holes_and_extreme_logits():
+    """Blocks of 2, 4 and 3 levels beside numeric columns: the nll is the sum of each block's
+    -log softmax at the level taken, a block whose cell is missing (or empty) counts nothing,
+    and a level far below the others costs its full gap (no overflow)."""
+    rng = np.random.RandomState(2)
+    blocks = [(1, 3), (3, 7), (8, 11)]
+    n, width = 5, 12
+    logits = rng.normal(scale=3, size=(n, width)).astype(np.float32)
+    logits[0, 3:7] = [300.0, -300.0, 0.0, 0.0]
+    x = np.zeros((n, width), np.float32)
+    levels = rng.randint(0, 2, size=n), rng.randint(0, 4, size=n), rng.randint(0, 3, size=n)
+    for (start, _), taken in zip(blocks, levels):
+        x[np.arange(n), start + taken] = 1.0
+    x[0, 3:7] = [0.0, 1.0, 0.0, 0.0]  # the level at -300, 600 below the first
+    x[4, 8:11] = 0.0  # an empty block
+    observed = np.ones((n, width), np.float32)
+    observed[2, 1:3] = 0.0  # a missing cell
+    expected, unmasked = np.zeros(n), np.zeros(n)
+    for start, stop in blocks:
+        block = logits[:, start:stop].astype(np.float64)
+        log_p = block - block.max(axis=1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        expected -= np.sum(x[:, start:stop] * log_p, axis=1) * observed[:, start]
+        unmasked -= np.sum(x[:, start:stop] * log_p, axis=1)
+    got = _np(losses.categorical_nll(x, logits, blocks, observed))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert got[0] > 600.0 - 1e-3
+    np.testing.assert_allclose(_np(losses.categorical_nll(x, logits, blocks)), unmasked,
+                               rtol=1e-5)
