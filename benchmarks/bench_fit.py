@@ -21,9 +21,11 @@ only after training, so its epochs are timed like VAETransformer's (Keras' inclu
 Each row reports the first epoch (tracing / graph build / warm-up) apart from the steady median
 of the later ones; fit s runs from the call to the end of training, start-up included.
 
-``--quick``: 3 epochs (the same rows and models).
+``--short``: the fixed costs of a short fit: 3 epochs, 5 runs of each model alternating (the
+baseline's own speed varies from run to run), written to ``results/fit_short.md``.
+``--quick``: 3 epochs, one run each. ``--repeats`` sets the runs.
 
-Usage: python benchmarks/bench_fit.py [--quick] [--epochs 25]
+Usage: python benchmarks/bench_fit.py [--short | --quick] [--epochs 25] [--repeats 1]
 """
 
 import argparse
@@ -152,84 +154,121 @@ def flops_per_epoch(n_rows, sizes):
     return 3 * forward * n_rows
 
 
+def keras_fit(keras, X_train, X_valid, epochs):
+    """The hand-written Keras VAE, built and fitted afresh; (fit s, per-epoch s, valid MSE)."""
+    start = time.perf_counter()
+    vae, encoder, decoder = baseline_model(keras)
+    timer = EpochTimes(keras)
+    vae.fit(X_train.reshape(-1, 28, 28), X_train.reshape(-1, 28, 28), epochs=epochs,
+            batch_size=128, validation_data=(X_valid.reshape(-1, 28, 28),) * 2, verbose=0,
+            callbacks=[timer.callback])
+    total = time.perf_counter() - start
+    mean, _ = encoder.predict(X_valid.reshape(-1, 28, 28), verbose=0)
+    mse = float(np.mean((decoder.predict(mean, verbose=0).reshape(-1, 784) - X_valid) ** 2))
+    return total, timer.times, mse, vae.jit_compile
+
+
+def skvae_fit(X_train, X_valid, epochs):
+    """VAETransformer with the baseline's settings; (fit s, per-epoch s, valid MSE)."""
+    from skvae import VAETransformer
+
+    est = VAETransformer(10, hidden_layer_sizes=(150, 100), activation="selu",
+                         likelihood="bernoulli", optimizer="rmsprop", learning_rate=1e-3,
+                         batch_size=128, max_iter=epochs, early_stopping=False,
+                         verbose=1, random_state=0)
+    log = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: the epochs are a fixed budget
+        est.fit(X_train)
+    total = time.perf_counter() - start
+    times = epoch_seconds(log.getvalue())  # the "Epoch i/N - 0.88s - loss: ..." lines
+    if len(times) != epochs:
+        raise RuntimeError(f"found {len(times)} epoch lines in the verbose output, expected "
+                           f"{epochs}:\n{log.getvalue()}")
+    mse = float(np.mean((est.inverse_transform(est.transform(X_valid)) - X_valid) ** 2))
+    return total, times, mse
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs of each fit (default 25; 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help="3 epochs")
+    parser.add_argument("--short", action="store_true",
+                        help="3 epochs, 5 runs alternating, to results/fit_short.md")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs of each model, alternating (default 1; 5 with --short)")
     args = parser.parse_args()
     if args.epochs is None:
-        args.epochs = 3 if args.quick else 25
+        args.epochs = 3 if args.quick or args.short else 25
+    if args.repeats is None:
+        args.repeats = 5 if args.short else 1
     title = f"Fit speed on Fashion-MNIST, 55,000 x 784, {args.epochs} epochs"
     header(title)
-    from skvae import VAETransformer
     from skvae._tf import import_keras
 
     keras = import_keras()
     X, _, _, _ = fashion_mnist()
     X_train, X_valid = X[:55000], X[55000:]
 
-    vae, encoder, decoder = baseline_model(keras)
-    timer = EpochTimes(keras)
-    start = time.perf_counter()
-    vae.fit(X_train.reshape(-1, 28, 28), X_train.reshape(-1, 28, 28), epochs=args.epochs,
-            batch_size=128, validation_data=(X_valid.reshape(-1, 28, 28),) * 2, verbose=0,
-            callbacks=[timer.callback])
-    base_total = time.perf_counter() - start
-    print(f"baseline: Keras resolved compile(jit_compile='auto') to {vae.jit_compile!r}")
-    mean, _ = encoder.predict(X_valid.reshape(-1, 28, 28), verbose=0)
-    base_mse = float(np.mean((decoder.predict(mean, verbose=0).reshape(-1, 784) - X_valid) ** 2))
-
-    est = VAETransformer(10, hidden_layer_sizes=(150, 100), activation="selu",
-                         likelihood="bernoulli", optimizer="rmsprop", learning_rate=1e-3,
-                         batch_size=128, max_iter=args.epochs, early_stopping=False,
-                         verbose=1, random_state=0)
-    log = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(log), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: 25 epochs is a fixed budget
-        est.fit(X_train)
-    ours_total = time.perf_counter() - start
-    times = epoch_seconds(log.getvalue())  # the "Epoch i/N - 0.88s - loss: ..." lines
-    if len(times) != args.epochs:
-        raise RuntimeError(f"found {len(times)} epoch lines in the verbose output, expected "
-                           f"{args.epochs}:\n{log.getvalue()}")
-    ours_mse = float(np.mean((est.inverse_transform(est.transform(X_valid)) - X_valid) ** 2))
-
-    torch_result = torch_fit(X_train, X_valid, args.epochs)
+    names = ["Keras baseline (model.fit)", "VAETransformer", "PyTorch loop"]
+    runs = {name: [] for name in names}
+    for repeat in range(args.repeats):  # alternating: the machine's drift hits all alike
+        total, times, mse, jit = keras_fit(keras, X_train, X_valid, args.epochs)
+        if repeat == 0:
+            print(f"baseline: Keras resolved compile(jit_compile='auto') to {jit!r}")
+        runs[names[0]].append((total, times, mse))
+        runs[names[1]].append(skvae_fit(X_train, X_valid, args.epochs))
+        torch_result = torch_fit(X_train, X_valid, args.epochs)
+        if torch_result is not None:
+            runs[names[2]].append(torch_result)
+        print(f"run {repeat + 1}: " + ", ".join(
+            f"{name} {results[-1][0]:.2f}s" for name, results in runs.items() if results),
+            flush=True)
 
     gflop = flops_per_epoch(55000, [784, 150, 100, 20]) / 1e9 + flops_per_epoch(
         55000, [10, 100, 150, 784]) / 1e9
-    runs = [
-        ("Keras baseline (model.fit)", base_total, timer.times, base_mse),
-        ("VAETransformer", ours_total, times, ours_mse),
-    ]
-    if torch_result is not None:
-        runs.append(("PyTorch loop", *torch_result))
     rows = []
-    for name, total, per_epoch, mse in runs:
-        steady = float(np.median(per_epoch[1:]))
+    for name, results in runs.items():
+        if not results:
+            continue
+        steady = float(np.median([np.median(times[1:] or times) for _, times, _ in results]))
+        total = float(np.median([r[0] for r in results]))
         rows.append({
             "model": name,
+            "runs": len(results),
             "fit s": total,
             "s/epoch (fit/epochs)": total / args.epochs,
-            "first epoch s": per_epoch[0],
+            "first epoch s": float(np.median([times[0] for _, times, _ in results])),
             "s/epoch (median, steady)": steady,
             "GFLOP/s": gflop / steady,
-            "valid MSE at z=mu": mse,
+            "valid MSE at z=mu": float(np.median([r[2] for r in results])),
         })
     body = table(rows, list(rows[0]))
-    peers = [("baseline", rows[0])] + [("PyTorch", row) for row in rows[2:]]
+    ours = runs[names[1]]
+    peers = [("baseline", rows[0], runs[names[0]])] + [
+        ("PyTorch", row, runs[names[2]]) for row in rows[2:]]
     with echoed() as notes:
-        for peer, row in peers:
+        if args.repeats > 1:
+            print(f"{args.repeats} runs of each model, alternating; each figure is the median "
+                  "over the runs. Every run builds its model afresh; VAETransformer's later runs "
+                  "reuse the compiled training step of the first (as any later fit in a "
+                  "process does), the Keras baseline compiles each new model again")
+        for peer, row, theirs in peers:
             print(f"ratio VAETransformer / {peer}, s/epoch incl. start-up: "
                   f"{rows[1]['s/epoch (fit/epochs)'] / row['s/epoch (fit/epochs)']:.3f}")
             print(f"ratio VAETransformer / {peer}, steady s/epoch:        "
                   f"{rows[1]['s/epoch (median, steady)'] / row['s/epoch (median, steady)']:.3f}")
-        if torch_result is None:
+            if args.repeats > 1:
+                print(f"ratio VAETransformer / {peer}, first run of each (a process's first "
+                      f"fit): {ours[0][0] / theirs[0][0]:.3f}")
+        if not runs[names[2]]:
             print("PyTorch row skipped: torch is not installed (pip install torch==2.13.0)")
         print(f"work per epoch: {gflop:.1f} GFLOP (dense layers, forward + backward)")
-    write_results("fit", [(title, body + "\n\n" + as_markdown(notes.getvalue()))], args.quick)
+    write_results("fit_short" if args.short else "fit",
+                  [(title, body + "\n\n" + as_markdown(notes.getvalue()))], args.quick,
+                  script="fit")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,10 @@ def categorical_nll(x, logits, blocks, observed=None):
     """
     levels, index, padding, member = _block_layout(blocks, logits.shape[-1])
     gathered = ops.reshape(ops.take(logits, index, axis=1), (-1, len(blocks), levels))
-    log_norm = ops.logsumexp(gathered + padding, axis=-1)  # (rows, blocks)
+    gathered = gathered + padding
+    # log-sum-exp by hand: the backend's adds a guard for infinite maxima, ops every step.
+    top = ops.stop_gradient(ops.max(gathered, axis=-1))  # (rows, blocks)
+    log_norm = top + ops.log(ops.sum(ops.exp(gathered - top[..., None]), axis=-1))
     taken = ops.matmul(x * logits, member)  # the chosen level's logit, 0 in an empty block
     counted = ops.matmul(x, member)  # 1 where the block holds a level, 0 where it is empty
     terms = counted * log_norm - taken
