@@ -70,6 +70,9 @@ def categorical_nll(x, logits, blocks, observed=None):
     # log-sum-exp by hand: the backend's adds a guard for infinite maxima, ops every step.
     top = ops.stop_gradient(ops.max(gathered, axis=-1))  # (rows, blocks)
     log_norm = top + ops.log(ops.sum(ops.exp(gathered - top[..., None]), axis=-1))
+    # x outside the blocks zeroed first: a numeric value times its output must not overflow
+    # into the sums below (inf * 0 is NaN).
+    x = x * np.sum(member, axis=1)
     taken = ops.matmul(x * logits, member)  # the chosen level's logit, 0 in an empty block
     counted = ops.matmul(x, member)  # 1 where the block holds a level, 0 where it is empty
     terms = counted * log_norm - taken

@@ -75,3 +75,12 @@ def test_categorical_nll_is_each_blocks_cross_entropy_with_holes_and_extreme_log
     assert got[0] > 600.0 - 1e-3
     np.testing.assert_allclose(_np(losses.categorical_nll(x, logits, blocks)), unmasked,
                                rtol=1e-5)
+
+
+def test_categorical_nll_ignores_numeric_columns_however_large():
+    """Numeric cells beside the blocks, with outputs whose product overflows float32, do not
+    reach the categorical term (a NaN loss would end the fit as diverged)."""
+    x = np.array([[3e20, 1.0, 0.0, 0.0, 1.0]], np.float32)
+    logits = np.array([[3e20, 0.5, -0.5, 2.0, 2.0]], np.float32)
+    got = _np(losses.categorical_nll(x, logits, [(1, 3), (3, 5)]))
+    np.testing.assert_allclose(got, [np.log1p(np.exp(-1.0)) + np.log(2.0)], rtol=1e-6)
