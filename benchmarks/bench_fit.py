@@ -19,7 +19,8 @@ only after training, so its epochs are timed like VAETransformer's (Keras' inclu
 (pip install torch==2.13.0).
 
 Each row reports the first epoch (tracing / graph build / warm-up) apart from the steady median
-of the later ones; fit s runs from the call to the end of training, start-up included.
+of the later ones; fit s runs from building the model (VAETransformer builds its own
+in ``fit``) to the end of training, start-up included.
 
 ``--short``: the fixed costs of a short fit: 3 epochs, 5 runs of each model alternating (the
 baseline's own speed varies from run to run), written to ``results/fit_short.md``.
