@@ -287,7 +287,7 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol * self.n_features_in_,  # per feature -> per row
             lr_retries=_config.LR_RETRIES,
-            anneal_share=_config.anneal_share(n_train + n_val),
+            anneal_share=_config.LR_ANNEAL_SHARE,
             progress_fraction=_config.PROGRESS_FRACTION,
             report=self._report if self.verbose else None,
         )

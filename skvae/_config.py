@@ -80,14 +80,11 @@ LR_BACKOFF = 10.0
 LR_ANNEAL_MIN_VALIDATION_ROWS = 256
 #: ... down to the rate divided by this ...
 LR_ANNEAL_FACTOR = 100.0
-#: ... over this share of the epochs before it (from WIDE_MIN_SAMPLES rows, where
-#: learning_rate="auto" is the lower LEARNING_RATE, the next) ...
-LR_ANNEAL_SHARE = 0.5
-#: ... or this one; the anneal's end stops the fit.
-WIDE_FIT_ANNEAL_SHARE = 1.0
+#: ... over this share of the epochs before it; the anneal's end stops the fit.
+LR_ANNEAL_SHARE = 1.25
 #: A window of epochs whose best held-out loss gained less than this share of the fit's
 #: whole gain so far is a plateau too (it starts the anneal).
-PROGRESS_FRACTION = 0.004
+PROGRESS_FRACTION = 0.01
 #: learning_rate="auto": this rate below LR_ANNEAL_MIN_VALIDATION_ROWS validation rows ...
 LEARNING_RATE = 1e-3
 #: ... and this one from there on, where the anneal brings it down in time (up to
@@ -132,13 +129,6 @@ def learning_rate(n_validation, n_samples):
     if LR_ANNEAL_MIN_VALIDATION_ROWS <= n_validation and n_samples < WIDE_MIN_SAMPLES:
         return LARGE_FIT_LEARNING_RATE
     return LEARNING_RATE
-
-
-def anneal_share(n_samples):
-    """The learning-rate anneal's length, as a share of the epochs before it:
-    ``LR_ANNEAL_SHARE``, or ``WIDE_FIT_ANNEAL_SHARE`` from ``WIDE_MIN_SAMPLES`` rows (where
-    the plateau that starts it comes from slow progress at the lower rate, not from noise)."""
-    return WIDE_FIT_ANNEAL_SHARE if n_samples >= WIDE_MIN_SAMPLES else LR_ANNEAL_SHARE
 
 
 def batch_size(n_samples):

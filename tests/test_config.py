@@ -55,17 +55,3 @@ def test_fitted_auto_batch_size_counts_the_training_rows_only():
 )
 def test_auto_learning_rate_is_high_only_where_it_paid(n_validation, n_samples, expected):
     assert _config.learning_rate(n_validation, n_samples) == expected
-
-
-@pytest.mark.parametrize(
-    "n_samples, expected",
-    [
-        (10_000, _config.LR_ANNEAL_SHARE),  # 3e-3: the anneal clears the noise quickly
-        (60_000, _config.WIDE_FIT_ANNEAL_SHARE),  # 1e-3: half as long lost 0.9 % test MSE
-    ],
-)
-def test_the_anneal_is_longer_where_the_rate_is_lower(n_samples, expected):
-    assert _config.anneal_share(n_samples) == expected
-    # The share follows the learning rate's own switch, not a threshold of its own.
-    rate = _config.learning_rate(n_samples // 10, n_samples)
-    assert (rate == _config.LEARNING_RATE) == (expected == _config.WIDE_FIT_ANNEAL_SHARE)
