@@ -150,15 +150,16 @@ class _BaseVAE(LinearStartMixin, InferenceMixin, BaseEstimator):
                 X, self.categorical_features, self.max_categories, self._reported_name()
             )
         X, _ = validate_rows(self, X, getattr(self, "_codec", None), reset=reset)
-        check_values(X, "X", self.likelihood)
-        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if has_nan(X) else []
+        nan = has_nan(X)
+        check_values(X, "X", self.likelihood, nan=nan)
+        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if nan else []
         if len(empty):
             raise ValueError(
                 f"X has no observed value in column(s) {empty.tolist()[:10]}: there is "
                 "nothing to learn about them. Drop them, or use VAEImputer, whose "
                 "keep_empty_features says what becomes of them."
             )
-        if not reset and hasattr(self, "_arch") and has_nan(X) and not self._arch.get(
+        if not reset and hasattr(self, "_arch") and nan and not self._arch.get(
             "missing_indicator"
         ):
             raise ValueError(

@@ -82,20 +82,22 @@ def has_nan(X):
     return X.size > 0 and bool(np.isnan(np.min(X)))
 
 
-def check_values(X, name, likelihood, hint="MinMaxScaler"):
+def check_values(X, name, likelihood, hint="MinMaxScaler", nan=None):
     """Refuse values the likelihood cannot take: outside [0, 1] for Bernoulli, beyond
-    ``_config.MAX_ABS_INPUT`` for Gaussian (float32 overflows)."""
-    if not X.size or (has_nan(X) and np.isnan(X).all()):
+    ``_config.MAX_ABS_INPUT`` for Gaussian (float32 overflows). ``nan``: ``has_nan(X)``
+    where the caller has it already (each pass over a large X costs)."""
+    nan = has_nan(X) if nan is None else nan
+    if not X.size or (nan and np.isnan(X).all()):
         return
+    low, high = np.nanmin(X), np.nanmax(X)  # reading passes: no temporary of X's size
     if likelihood == "bernoulli":
-        low, high = np.nanmin(X), np.nanmax(X)
         if low < 0 or high > 1:
             raise ValueError(
                 f"likelihood='bernoulli' needs {name} in [0, 1]; got min={low:.4g}, "
                 f"max={high:.4g}. Scale with {hint} or use likelihood='gaussian'."
             )
     else:
-        biggest = np.nanmax(np.abs(X))
+        biggest = max(-low, high)
         if biggest > _config.MAX_ABS_INPUT:
             raise ValueError(
                 f"{name} has values as large as {biggest:.3g} in magnitude; the network "

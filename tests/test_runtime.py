@@ -50,6 +50,19 @@ def test_numpy_forward_equals_keras_far_outside_the_clip(dtype):
     np.testing.assert_allclose(out[2] - out[1], out[1] - out[0], atol=1e-5 * np.abs(out).max())
 
 
+def test_a_far_row_leaves_the_other_rows_of_its_batch_bitwise_alone():
+    # The clip is skipped for a batch whose values all lie inside it (the identity there);
+    # a batch that holds one far row is clipped, and its other rows must not notice.
+    encoder, _ = keras_models("selu")
+    stack = _runtime.DenseStack.from_keras(encoder)
+    x = np.random.RandomState(3).normal(size=(40, 7)).astype(np.float32)
+    far = np.vstack([x, np.full((1, 7), 1e6, np.float32)])
+    alone, with_far = stack(x), stack(far)
+    for a, b in zip(alone, with_far):
+        np.testing.assert_array_equal(a, b[:40])
+    assert np.all(np.isfinite(with_far[0][40]))
+
+
 def test_activation_table_covers_every_offered_activation():
     assert set(_config.ACTIVATIONS) <= set(_runtime.ACTIVATIONS)
     assert _config.LOG_VAR_RANGE == layers.LOG_VAR_RANGE
