@@ -55,7 +55,7 @@ def main():
         }
         slow = {name: 3 for name in timings if n > 1 and "predict(" in name}
         medians = interleaved_medians(timings, repeat=repeat, caps=slow)
-        rows += [{"rows": n, "call": name, "ms": 1e3 * s} for name, s in medians.items()]
+        rows += [{"rows": f"{n:,}", "call": name, "ms": 1e3 * s} for name, s in medians.items()]
     write_results("inference", [(TITLE, table(rows, ["rows", "call", "ms"]))], args.quick)
 
 
